@@ -1,0 +1,48 @@
+// onestone: one shared encoder, many tasks. Dispatches to the subcommands in cmd_*.c.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+static const os_command commands[] = {
+    {"version", "print the version", cmd_version},
+};
+static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "onestone - multi-task learning with one shared BERT encoder\n\n"
+            "usage: onestone COMMAND [options]   (onestone COMMAND --help for details)\n\ncommands:\n");
+    for (int i = 0; i < n_commands; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\nexit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (config, data, checkpoint),\n"
+            "            4 I/O error, 5 out of memory, 6 non-finite loss or gradient\n");
+}
+
+int cli_report(const char *cmd, int code) {
+    const char *msg = os_last_error();
+    fprintf(stderr, "onestone %s: %s\n", cmd, *msg ? msg : "failed");
+    return code;
+}
+
+int cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return OS_ERR_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (int i = 0; i < n_commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "onestone: unknown command '%s' (see onestone --help)\n", argv[1]);
+    return OS_ERR_USAGE;
+}

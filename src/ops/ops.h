@@ -1,0 +1,103 @@
+// The encoder's operations, each a forward/backward pair of free functions (outputs first, then inputs,
+// then sizes). Forwards save what backwards need. Every backward ACCUMULATES (+=) into every gradient it
+// writes (parameter gradients and input gradients alike); callers zero gradient buffers once per step, and
+// residual branches simply add. Any gradient pointer documented as optional may be NULL to skip it.
+// Rows: N = B*T flattened token rows; C = channels. All tensors are row-major float32.
+#ifndef ONESTONE_OPS_H
+#define ONESTONE_OPS_H
+#include <stddef.h>
+#include <stdint.h>
+
+// --- embeddings: out(B,T,C) = wte[ids] + wpe[t] + wtt[type_ids] --------------------------------------
+// ids, type_ids (B,T); wte (V,C), wpe (P,C) with P >= T, wtt (TV,C). type_ids may be NULL (all zero).
+void embeddings_forward(float *out, const int32_t *ids, const int32_t *type_ids, const float *wte,
+                        const float *wpe, const float *wtt, int B, int T, int C);
+// dwte, dwpe, dwtt: optional (NULL skips, e.g. frozen embeddings).
+void embeddings_backward(float *dwte, float *dwpe, float *dwtt, const float *dout, const int32_t *ids,
+                         const int32_t *type_ids, int B, int T, int C);
+
+// --- LayerNorm over the last dim (biased variance, like torch) ---------------------------------------
+// inp, out (N,C); w, b (C); mean, rstd (N) saved for backward.
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                       const float *b, int N, int C, float eps);
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, const float *mean, const float *rstd, int N, int C);
+
+// --- linear: out(N,OC) = inp(N,C) · w(OC,C)^T + b(OC)  (torch.nn.Linear layout; OpenBLAS sgemm) -------
+// b may be NULL.
+void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+// dinp, dw, db optional.
+void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                     int N, int C, int OC);
+
+// --- exact GELU (erf form, HF "gelu") and tanh, elementwise ------------------------------------------
+void gelu_forward(float *out, const float *inp, size_t n);
+void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void tanh_forward(float *out, const float *inp, size_t n);
+// Uses the forward's output.
+void tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
+
+// --- row softmax (N rows of C) ----------------------------------------------------------------------
+void softmax_forward(float *out, const float *inp, int N, int C);
+void softmax_backward(float *dinp, const float *out, const float *dout, int N, int C);
+
+// --- multi-head self-attention core (projections are separate linears) -------------------------------
+// q, k, v, out (B,T,NH*HS) with head h in columns [h*HS, (h+1)*HS); mask (B,T): 1 = real token, 0 = pad
+// (a key with mask 0 gets probability exactly 0, as HF's finfo.min additive mask yields); mask may be NULL.
+// probs (B,NH,T,T) saved: softmax(q·k^T / sqrt(HS) + mask). Attention dropout is applied by the caller
+// between probs and the weighted sum through `probs_dropped` (pass probs itself when no dropout).
+void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                       const int32_t *mask, int B, int T, int NH, int HS);
+// The two halves of attention_forward, so a caller can drop out probabilities in between:
+// probs only, then out(B,T,NH*HS) = probs_used · v (out is overwritten, not accumulated).
+void attention_probs_forward(float *probs, const float *q, const float *k, const int32_t *mask, int B, int T,
+                             int NH, int HS);
+void attention_weighted_sum(float *out, const float *probs_used, const float *v, int B, int T, int NH, int HS);
+// Full backward given the probabilities used in the weighted sum (dropped or not) and the pre-dropout probs.
+// dprobs_scratch: (B,NH,T,T) work space. dq, dk, dv accumulate. drop_keep/drop_p describe attention dropout
+// (drop_keep NULL when none): dP_pre = dP_used * keep / (1 - p).
+void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout,
+                        const float *q, const float *k, const float *v, const float *probs,
+                        const float *probs_used, const uint8_t *drop_keep, float drop_p,
+                        int B, int T, int NH, int HS);
+
+// --- dropout (inverted: kept values scaled by 1/(1-p)) ------------------------------------------------
+// Reproducible and thread-count independent: keep[i] is a pure function of (seed, i).
+// p == 0 copies and sets keep to all 1. out may alias inp.
+void dropout_forward(float *out, uint8_t *keep, const float *inp, size_t n, float p, uint64_t seed);
+void dropout_backward(float *dinp, const float *dout, const uint8_t *keep, size_t n, float p);
+
+// --- residual add: out = a + b -----------------------------------------------------------------------
+void residual_forward(float *out, const float *a, const float *b, size_t n);
+// da += dout; db += dout.
+void residual_backward(float *da, float *db, const float *dout, size_t n);
+
+// --- losses (each returns the mean loss; backward scales by `scale` = dL/d(mean loss)) --------------
+// Cross-entropy with ignore index over N rows of C logits. probs (N,C) saved. *n_valid gets the number of
+// non-ignored rows; loss is 0 when there are none (torch gives NaN; we define 0 so batches without a label
+// for a task contribute nothing). A target outside [0,C) other than ignore_index is a caller bug.
+float cross_entropy_forward(float *probs, const float *logits, const int32_t *targets, int N, int C,
+                            int ignore_index, int *n_valid);
+void cross_entropy_backward(float *dlogits, const float *probs, const int32_t *targets, int N, int C,
+                            int ignore_index, int n_valid, float scale);
+// Mean squared error over n values.
+float mse_forward(const float *pred, const float *target, size_t n);
+void mse_backward(float *dpred, const float *pred, const float *target, size_t n, float scale);
+// Numerically stable binary cross-entropy with logits, mean over n values.
+float bce_logits_forward(const float *logits, const float *target, size_t n);
+void bce_logits_backward(float *dlogits, const float *logits, const float *target, size_t n, float scale);
+
+// --- scalar reference implementations: the test oracle for the fast kernels ---------------------------
+void linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+void linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC);
+void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                           const float *b, int N, int C, float eps);
+void attention_forward_ref(float *out, float *probs, const float *q, const float *k, const float *v,
+                           const int32_t *mask, int B, int T, int NH, int HS);
+void attention_backward_ref(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                            const float *k, const float *v, const float *probs, const int32_t *mask,
+                            int B, int T, int NH, int HS);
+void gelu_forward_ref(float *out, const float *inp, size_t n);
+void softmax_forward_ref(float *out, const float *inp, int N, int C);
+#endif
