@@ -1,0 +1,53 @@
+// A multi-task model: one shared encoder, one head per task, all parameters in one store.
+// Usage: os_model_create -> (init or load weights) -> os_model_plan(B_max, T_max) -> per batch:
+// os_model_forward -> os_model_loss -> os_model_backward -> optimizer step.
+#ifndef ONESTONE_MODEL_MODEL_H
+#define ONESTONE_MODEL_MODEL_H
+#include "model/encoder.h"
+#include "model/heads.h"
+#include "model/params.h"
+
+typedef struct {
+    const char *name;
+    os_task_level level;
+    os_problem problem;
+    int num_labels;
+    const char *const *labels;  // (num_labels) names; NULL: "LABEL_i" (classification) / none (regression)
+    float dropout;              // classifier dropout; < 0 means the encoder's hidden_dropout_prob (HF default)
+    float loss_weight;          // lambda_i; <= 0 means 1
+    const char *param_prefix;   // NULL: "heads.<name>."; "" gives HF's single-task "classifier.*" names
+} os_task_spec;
+
+typedef struct {
+    os_bert_config cfg;
+    os_params params;
+    os_encoder enc;
+    os_head *heads;
+    int n_heads;
+    char **head_prefixes;  // (n_heads) parameter-name prefixes
+    os_encoder_acts acts;
+    int planned;
+} os_model;
+
+// Builds the parameter layout for `cfg` and `tasks` and allocates zeroed parameters. The encoder's tensors
+// are named "bert.…" (HF's names).
+os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks, int n_tasks,
+                          int with_pooler);
+// HF-style random initialisation of every parameter.
+void os_model_init_weights(os_model *m, uint64_t seed);
+// Plans activations for batches up to (B_max, T_max); can be called again to grow.
+os_status os_model_plan(os_model *m, int B_max, int T_max);
+void os_model_free(os_model *m);
+// Index of the task named `name`, or -1.
+int os_model_find_task(const os_model *m, const char *name);
+
+// Encoder pass plus every head's logits. ids/type_ids/mask (B,T); type_ids and mask may be NULL.
+os_status os_model_forward(os_model *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask, int B,
+                           int T, int training, uint64_t seed);
+// Per-task losses of the current logits (labels: n_heads entries; a head with no labels contributes 0) and
+// the weighted total sum_i lambda_i L_i, which is returned. Also stores each head's logit gradient of the
+// total for os_model_backward. task_losses / task_counts (n_heads) may be NULL.
+float os_model_loss(os_model *m, const os_head_labels *labels, float *task_losses, int *task_counts);
+// Backward of the total loss into params.grad (accumulating); frozen_below as in os_encoder_backward.
+void os_model_backward(os_model *m, int frozen_below);
+#endif
