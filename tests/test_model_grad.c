@@ -7,9 +7,12 @@
 
 enum { B = 2, T = 9 };
 
+static const int32_t pair_pos[B * 2] = {1, 4, 2, 5};
+
 static float total_loss(os_model *m, const int32_t *ids, const int32_t *types, const int32_t *mask,
                         const os_head_labels *labels) {
-    os_model_forward(m, ids, types, mask, B, T, 1, 99);
+    os_batch_input in = {ids, types, mask, pair_pos, B, T};
+    os_model_forward(m, &in, NULL, 1, 99);
     return os_model_loss(m, labels, NULL, NULL);
 }
 
@@ -35,9 +38,11 @@ static void run_case(float dropout, int frozen_below) {
          .dropout = dropout, .loss_weight = 2.0f},
         {.name = "ml", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_MULTI_LABEL, .num_labels = 3,
          .dropout = dropout, .loss_weight = 0.7f},
+        {.name = "rel", .level = OS_TASK_ENTITY_PAIR, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 5,
+         .dropout = dropout, .loss_weight = 1.3f},
     };
     os_model m;
-    CHECK(os_model_create(&m, &cfg, tasks, 4, 1) == OS_OK);
+    CHECK(os_model_create(&m, &cfg, tasks, 5, 1) == OS_OK);
     os_model_init_weights(&m, 5);
     // Non-trivial LayerNorm and bias values so their gradients are exercised.
     os_rng r;
@@ -59,7 +64,8 @@ static void run_case(float dropout, int frozen_below) {
         }
     int32_t cls[B] = {2, 0};
     float reg[B * 2] = {0.5f, -1.0f, 1.5f, 0.25f}, ml[B * 3] = {1, 0, 1, 0, 0, 1};
-    os_head_labels labels[4] = {{.classes = cls}, {.classes = tok}, {.values = reg}, {.values = ml}};
+    int32_t rel[B] = {4, 1};
+    os_head_labels labels[5] = {{.classes = cls}, {.classes = tok}, {.values = reg}, {.values = ml}, {.classes = rel}};
 
     total_loss(&m, ids, types, mask, labels);
     os_params_zero_grad(&m.params);

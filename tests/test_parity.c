@@ -89,10 +89,10 @@ static double check_tensor(const char *what, const float *ours, const os_safeten
 
 typedef struct {
     os_safetensors g;
-    int32_t *ids, *types, *mask, *sent, *ner;
+    int32_t *ids, *types, *mask, *sent, *ner, *rel, *pair_pos;
     float *score, *tags;
     int B, T;
-    os_head_labels labels[4];
+    os_head_labels labels[5];
 } mt_case;
 
 static int mt_open(mt_case *c, os_model *m) {
@@ -113,10 +113,12 @@ static int mt_open(mt_case *c, os_model *m) {
     c->ner = golden_i32(&c->g, "labels.ner", NULL);
     c->score = golden_f32(&c->g, "labels.score", NULL);
     c->tags = golden_f32(&c->g, "labels.tags", NULL);
-    CHECK(m->n_heads == 4);
-    const char *order[4] = {"sent", "ner", "score", "tags"};
+    c->rel = golden_i32(&c->g, "labels.rel", NULL);
+    c->pair_pos = golden_i32(&c->g, "pair_pos", NULL);
+    CHECK(m->n_heads == 5);
+    const char *order[5] = {"sent", "ner", "score", "tags", "rel"};
     memset(c->labels, 0, sizeof c->labels);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         int h = os_model_find_task(m, order[i]);
         CHECK_MSG(h == i, "task %s at %d", order[i], h);
     }
@@ -124,6 +126,7 @@ static int mt_open(mt_case *c, os_model *m) {
     c->labels[1].classes = c->ner;
     c->labels[2].values = c->score;
     c->labels[3].values = c->tags;
+    c->labels[4].classes = c->rel;
     return 1;
 }
 
@@ -136,16 +139,19 @@ static void mt_close(mt_case *c) {
     free(c->ner);
     free(c->score);
     free(c->tags);
+    free(c->rel);
+    free(c->pair_pos);
 }
 
 static void test_multitask_logits_losses_grads(void) {
     os_model m;
     mt_case c;
     if (!mt_open(&c, &m)) return;
-    CHECK(os_model_forward(&m, c.ids, c.types, c.mask, c.B, c.T, 1, 7) == OS_OK);
-    float task_losses[4];
+    os_batch_input in = {c.ids, c.types, c.mask, c.pair_pos, c.B, c.T};
+    CHECK(os_model_forward(&m, &in, NULL, 1, 7) == OS_OK);
+    float task_losses[5];
     float total = os_model_loss(&m, c.labels, task_losses, NULL);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         os_head *h = &m.heads[i];
         char name[64];
         snprintf(name, sizeof name, "logits.%s", h->name);
@@ -194,7 +200,8 @@ static void run_steps(os_opt_kind kind, const char *golden_name, float lr) {
     CHECK(os_optimizer_init(&opt, &oc, &m.params) == OS_OK);
     float losses[10];
     for (int s = 0; s < 10; s++) {
-        os_model_forward(&m, c.ids, c.types, c.mask, c.B, c.T, 1, (uint64_t)s);
+        os_batch_input in = {c.ids, c.types, c.mask, c.pair_pos, c.B, c.T};
+        os_model_forward(&m, &in, NULL, 1, (uint64_t)s);
         losses[s] = os_model_loss(&m, c.labels, NULL, NULL);
         os_params_zero_grad(&m.params);
         os_model_backward(&m, 0);
@@ -225,7 +232,8 @@ static void check_hf_dir(const char *name, const char *golden_key) {
     int B = (int)t->shape[0], T = (int)t->shape[1];
     int32_t *ids = golden_i32(&g, "input_ids", NULL), *types = golden_i32(&g, "token_type_ids", NULL);
     int32_t *mask = golden_i32(&g, "attention_mask", NULL);
-    CHECK(os_model_forward(&m, ids, types, mask, B, T, 0, 0) == OS_OK);
+    os_batch_input in = {ids, types, mask, NULL, B, T};
+    CHECK(os_model_forward(&m, &in, NULL, 0, 0) == OS_OK);
     double e;
     if (!strcmp(golden_key, "logits")) {
         CHECK(m.n_heads == 1);

@@ -24,7 +24,7 @@ static json_t *config_json(const os_model *m, const json_t *extra) {
     if (!root) return NULL;
     // A single task with HF's own tensor names is an HF BertFor*Classification checkpoint as well.
     const char *arch = "BertModel";
-    if (m->n_heads == 1 && !strcmp(m->head_prefixes[0], "")) {
+    if (m->n_heads == 1 && !strcmp(m->head_prefixes[0], "") && m->heads[0].level != OS_TASK_ENTITY_PAIR) {
         const os_head *h = &m->heads[0];
         arch = h->level == OS_TASK_SEQUENCE ? "BertForSequenceClassification" : "BertForTokenClassification";
         json_t *id2label = json_object(), *label2id = json_object();
@@ -101,6 +101,7 @@ done:
 static os_status parse_level(const char *s, os_task_level *l) {
     if (!strcmp(s, "sequence")) *l = OS_TASK_SEQUENCE;
     else if (!strcmp(s, "token")) *l = OS_TASK_TOKEN;
+    else if (!strcmp(s, "entity_pair")) *l = OS_TASK_ENTITY_PAIR;
     else return OS_ERR_INPUT;
     return OS_OK;
 }
@@ -182,7 +183,7 @@ static os_status onestone_tasks(const json_t *tasks, const char *where, task_lis
         s->param_prefix = prefix ? strdup(prefix) : NULL;
         s->num_labels = (int)json_integer_value(nl);
         if (parse_level(level, &s->level))
-            return os_fail(OS_ERR_INPUT, "%s: onestone.tasks[%d].level must be 'sequence' or 'token', got '%s'",
+            return os_fail(OS_ERR_INPUT, "%s: onestone.tasks[%d].level must be 'sequence', 'token' or 'entity_pair', got '%s'",
                            where, i, level);
         if (parse_problem(problem, &s->problem))
             return os_fail(OS_ERR_INPUT, "%s: onestone.tasks[%d].problem_type '%s' is unknown", where, i, problem);

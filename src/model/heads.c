@@ -9,7 +9,8 @@
 
 void os_head_register(os_head *h, os_params *p, const char *prefix, int hidden) {
     char name[OS_PARAM_NAME_MAX];
-    int64_t ws[2] = {h->num_labels, hidden}, bs[1] = {h->num_labels};
+    h->in_dim = h->level == OS_TASK_ENTITY_PAIR ? 2 * hidden : hidden;
+    int64_t ws[2] = {h->num_labels, h->in_dim}, bs[1] = {h->num_labels};
     snprintf(name, sizeof name, "%sclassifier.weight", prefix);
     h->w = os_params_add(p, name, 2, ws, 0);
     snprintf(name, sizeof name, "%sclassifier.bias", prefix);
@@ -19,16 +20,19 @@ void os_head_register(os_head *h, os_params *p, const char *prefix, int hidden) 
 void os_head_init(const os_head *h, os_params *p, int hidden, float std, uint64_t seed) {
     os_rng r;
     os_rng_seed(&r, seed);
-    const size_t nw = (size_t)h->num_labels * hidden;
+    (void)hidden;
+    const size_t nw = (size_t)h->num_labels * h->in_dim;
     for (size_t j = 0; j < nw; j++) p->data[h->w + j] = std * os_rng_normal(&r);
     memset(p->data + h->b, 0, (size_t)h->num_labels * sizeof(float));
 }
 
-static int head_rows(const os_head *h, int B, int T) { return h->level == OS_TASK_SEQUENCE ? B : B * T; }
+static int head_rows(const os_head *h, int B, int T) { return h->level == OS_TASK_TOKEN ? B * T : B; }
 
 os_status os_head_plan(os_head *h, int B_max, int T_max, int hidden) {
-    size_t rows = (size_t)head_rows(h, B_max, T_max), C = (size_t)hidden, L = (size_t)h->num_labels;
+    size_t rows = (size_t)head_rows(h, B_max, T_max), C = (size_t)h->in_dim, L = (size_t)h->num_labels;
+    (void)hidden;
     os_head_free(h);
+    if (h->level == OS_TASK_ENTITY_PAIR && !(h->gathered = os_calloc(rows * C, sizeof(float)))) return OS_ERR_NOMEM;
     h->x = os_calloc(rows * C, sizeof(float));
     h->keep = os_calloc(rows * C, 1);
     h->logits = os_calloc(rows * L, sizeof(float));
@@ -46,20 +50,32 @@ void os_head_free(os_head *h) {
     free(h->probs);
     free(h->d_logits);
     free(h->d_x);
+    free(h->gathered);
+    h->gathered = NULL;
     h->x = h->logits = h->probs = h->d_logits = h->d_x = NULL;
     h->keep = NULL;
 }
 
-// The encoder rows this head reads: pooled [CLS] vectors or the whole sequence output.
-static const float *head_input(const os_head *h, const os_encoder *e, const os_encoder_acts *a) {
-    return h->level == OS_TASK_SEQUENCE ? a->pool : os_encoder_output(e, a);
+// The rows this head reads: pooled [CLS] vectors, the whole sequence output, or (entity pairs) the two
+// marked token vectors of each sequence side by side.
+static const float *head_input(os_head *h, const os_encoder *e, const os_encoder_acts *a) {
+    if (h->level == OS_TASK_SEQUENCE) return a->pool;
+    const float *seq = os_encoder_output(e, a);
+    if (h->level == OS_TASK_TOKEN) return seq;
+    const size_t C = (size_t)e->cfg.hidden_size;
+    for (int b = 0; b < a->B; b++)
+        for (int k = 0; k < 2; k++)
+            memcpy(h->gathered + ((size_t)b * 2 + k) * C, seq + ((size_t)b * a->T + h->pair_pos[2 * b + k]) * C,
+                   C * sizeof(float));
+    return h->gathered;
 }
 
-void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const os_encoder_acts *a, int training,
-                     uint64_t seed) {
-    const int C = e->cfg.hidden_size;
+void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const os_encoder_acts *a,
+                     const int32_t *pair_pos, int training, uint64_t seed) {
+    const int C = h->in_dim;
     h->rows = head_rows(h, a->B, a->T);
     h->has_grad = 0;
+    h->pair_pos = pair_pos;
     size_t n = (size_t)h->rows * C;
     const float *in = head_input(h, e, a);
     if (training && h->dropout > 0)
@@ -125,16 +141,27 @@ float os_head_loss(os_head *h, const os_head_labels *labels, const int32_t *mask
 
 void os_head_backward(os_head *h, os_params *p, const os_encoder *e, os_encoder_acts *a) {
     if (!h->has_grad) return;
-    const int C = e->cfg.hidden_size;
+    const int C = h->in_dim;
     const size_t n = (size_t)h->rows * C;
     memset(h->d_x, 0, n * sizeof(float));
     linear_backward(h->d_x, p->grad + h->w, p->grad + h->b, h->d_logits, h->x, p->data + h->w, h->rows, C,
                     h->num_labels);
+    if (a->training && h->dropout > 0) {  // d_x becomes the gradient before dropout, in place
+        const float scale = 1.0f / (1.0f - h->dropout);
+        for (size_t i = 0; i < n; i++) h->d_x[i] = h->keep[i] ? h->d_x[i] * scale : 0.0f;
+    }
+    if (h->level == OS_TASK_ENTITY_PAIR) {  // scatter back to the two marked tokens of each sequence
+        const size_t H = (size_t)e->cfg.hidden_size;
+        for (int b = 0; b < a->B; b++)
+            for (int k = 0; k < 2; k++) {
+                float *dst = a->d_seq + ((size_t)b * a->T + h->pair_pos[2 * b + k]) * H;
+                const float *src = h->d_x + ((size_t)b * 2 + k) * H;
+                for (size_t i = 0; i < H; i++) dst[i] += src[i];
+            }
+        return;
+    }
     float *dst = h->level == OS_TASK_SEQUENCE ? a->d_pool : a->d_seq;
-    if (a->training && h->dropout > 0)
-        dropout_backward(dst, h->d_x, h->keep, n, h->dropout);
-    else
-        for (size_t i = 0; i < n; i++) dst[i] += h->d_x[i];
+    for (size_t i = 0; i < n; i++) dst[i] += h->d_x[i];
 }
 
 int os_head_argmax(const os_head *h, int r) {
@@ -145,7 +172,9 @@ int os_head_argmax(const os_head *h, int r) {
     return best;
 }
 
-const char *os_task_level_name(os_task_level l) { return l == OS_TASK_SEQUENCE ? "sequence" : "token"; }
+const char *os_task_level_name(os_task_level l) {
+    return l == OS_TASK_SEQUENCE ? "sequence" : l == OS_TASK_TOKEN ? "token" : "entity_pair";
+}
 
 const char *os_problem_name(os_problem pr) {
     switch (pr) {

@@ -1,5 +1,7 @@
-// Task heads on top of the shared encoder. A head reads the pooled [CLS] vector (sequence-level tasks) or
-// every token's vector (token-level tasks), applies dropout and a linear classifier, and owns its loss:
+// Task heads on top of the shared encoder. A head reads the pooled [CLS] vector (sequence-level tasks),
+// every token's vector (token-level tasks) or the concatenated vectors at two marked positions per sequence
+// (entity-pair tasks: relation classification from entity-start markers), applies dropout and a linear
+// classifier, and owns its loss:
 //   single-label classification -> cross-entropy (ignore index OS_IGNORE_LABEL)
 //   multi-label classification  -> binary cross-entropy with logits per label
 //   regression                  -> mean squared error (num_labels outputs)
@@ -14,7 +16,7 @@
 
 #define OS_IGNORE_LABEL (-100)  // same as torch's default ignore_index
 
-typedef enum { OS_TASK_SEQUENCE, OS_TASK_TOKEN } os_task_level;
+typedef enum { OS_TASK_SEQUENCE, OS_TASK_TOKEN, OS_TASK_ENTITY_PAIR } os_task_level;
 typedef enum { OS_PROBLEM_SINGLE_LABEL, OS_PROBLEM_MULTI_LABEL, OS_PROBLEM_REGRESSION } os_problem;
 
 typedef struct {
@@ -25,14 +27,17 @@ typedef struct {
     char **labels;        // (num_labels) label names, owned; NULL for regression
     float dropout;        // classifier dropout probability
     float loss_weight;    // lambda_i in L = sum_i lambda_i L_i
-    size_t w, b;          // classifier (num_labels, C), (num_labels)
+    int in_dim;           // C, or 2C for entity-pair heads
+    size_t w, b;          // classifier (num_labels, in_dim), (num_labels)
     // planned activations: rows = B_max (sequence) or B_max*T_max (token)
-    float *x;             // (rows, C) classifier input after dropout
+    float *x;             // (rows, in_dim) classifier input after dropout
+    float *gathered;      // (rows, 2C) entity-pair input before dropout
+    const int32_t *pair_pos;  // (rows, 2) entity positions of the current batch (entity-pair heads)
     uint8_t *keep;        // (rows*C) dropout mask
     float *logits;        // (rows, num_labels)
     float *probs;         // (rows, num_labels) softmax / sigmoid
     float *d_logits;      // (rows, num_labels)
-    float *d_x;           // (rows, C)
+    float *d_x;           // (rows, in_dim)
     int rows;             // rows of the current batch
     int has_grad;         // d_logits holds a gradient for the current batch
 } os_head;
@@ -44,7 +49,7 @@ typedef struct {
                              // first value of a row marks the row unlabelled
 } os_head_labels;
 
-// Registers the classifier tensors under `prefix`.
+// Sets in_dim from the level and registers the classifier tensors under `prefix`.
 void os_head_register(os_head *h, os_params *p, const char *prefix, int hidden);
 // HF init: weight normal(0, std), bias 0.
 void os_head_init(const os_head *h, os_params *p, int hidden, float std, uint64_t seed);
@@ -52,8 +57,9 @@ os_status os_head_plan(os_head *h, int B_max, int T_max, int hidden);
 void os_head_free(os_head *h);
 
 // Computes logits for the current encoder batch. `seed` seeds the classifier dropout when training.
-void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const os_encoder_acts *a, int training,
-                     uint64_t seed);
+// pair_pos (B,2): per sequence, the two token positions an entity-pair head reads (ignored by other heads).
+void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const os_encoder_acts *a,
+                     const int32_t *pair_pos, int training, uint64_t seed);
 // Loss of the current logits against `labels` (mean over labelled rows; 0 when none are labelled); when
 // `grad_scale` != 0 also stores d(grad_scale * loss)/d logits for os_head_backward. *n_labelled gets the
 // number of labelled rows (tokens for token tasks).

@@ -20,6 +20,8 @@ os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_
     m->head_prefixes = os_calloc((size_t)(n_tasks ? n_tasks : 1), sizeof *m->head_prefixes);
     if (!m->heads || !m->head_prefixes) return OS_ERR_NOMEM;
     m->n_heads = n_tasks;
+    m->active = os_calloc((size_t)(n_tasks ? n_tasks : 1), 1);
+    if (!m->active) return OS_ERR_NOMEM;
     for (int i = 0; i < n_tasks; i++) {
         const os_task_spec *t = &tasks[i];
         os_head *h = &m->heads[i];
@@ -87,6 +89,7 @@ void os_model_free(os_model *m) {
     }
     free(m->heads);
     free(m->head_prefixes);
+    free(m->active);
     os_encoder_free(&m->enc);
     os_params_free(&m->params);
     memset(m, 0, sizeof *m);
@@ -98,15 +101,27 @@ int os_model_find_task(const os_model *m, const char *name) {
     return -1;
 }
 
-os_status os_model_forward(os_model *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask, int B,
-                           int T, int training, uint64_t seed) {
+os_status os_model_forward(os_model *m, const os_batch_input *in, const uint8_t *active, int training,
+                           uint64_t seed) {
+    const int B = in->B, T = in->T;
+    for (int i = 0; i < m->n_heads; i++) {
+        m->active[i] = active ? active[i] : 1;
+        if (m->active[i] && m->heads[i].level == OS_TASK_ENTITY_PAIR) {
+            if (!in->pair_pos) return os_fail(OS_ERR_INPUT, "task '%s' needs entity positions", m->heads[i].name);
+            for (int j = 0; j < 2 * B; j++)
+                if (in->pair_pos[j] < 0 || in->pair_pos[j] >= T)
+                    return os_fail(OS_ERR_INPUT, "task '%s': entity position %d outside the sequence (length %d)",
+                                   m->heads[i].name, in->pair_pos[j], T);
+        }
+    }
     os_status st = os_model_plan(m, B, T);
     if (st) return st;
-    st = os_encoder_forward(&m->enc, &m->params, &m->acts, ids, type_ids, mask, B, T, training, seed);
+    st = os_encoder_forward(&m->enc, &m->params, &m->acts, in->ids, in->type_ids, in->mask, B, T, training, seed);
     if (st) return st;
     for (int i = 0; i < m->n_heads; i++)
-        os_head_forward(&m->heads[i], &m->params, &m->enc, &m->acts, training,
-                        seed ^ (0xa0761d6478bd642fULL * (uint64_t)(i + 1)));
+        if (m->active[i])
+            os_head_forward(&m->heads[i], &m->params, &m->enc, &m->acts, in->pair_pos, training,
+                            seed ^ (0xa0761d6478bd642fULL * (uint64_t)(i + 1)));
     return OS_OK;
 }
 
@@ -115,6 +130,11 @@ float os_model_loss(os_model *m, const os_head_labels *labels, float *task_losse
     for (int i = 0; i < m->n_heads; i++) {
         os_head *h = &m->heads[i];
         int n = 0;
+        if (!m->active[i]) {
+            if (task_losses) task_losses[i] = 0;
+            if (task_counts) task_counts[i] = 0;
+            continue;
+        }
         float l = os_head_loss(h, labels ? &labels[i] : NULL, m->acts.mask, h->loss_weight, &n);
         if (n > 0) total += h->loss_weight * l;
         if (task_losses) task_losses[i] = l;
@@ -125,6 +145,7 @@ float os_model_loss(os_model *m, const os_head_labels *labels, float *task_losse
 
 void os_model_backward(os_model *m, int frozen_below) {
     os_encoder_zero_output_grads(&m->enc, &m->acts);
-    for (int i = 0; i < m->n_heads; i++) os_head_backward(&m->heads[i], &m->params, &m->enc, &m->acts);
+    for (int i = 0; i < m->n_heads; i++)
+        if (m->active[i]) os_head_backward(&m->heads[i], &m->params, &m->enc, &m->acts);
     os_encoder_backward(&m->enc, &m->params, &m->acts, frozen_below);
 }

@@ -27,6 +27,7 @@ typedef struct {
     char **head_prefixes;  // (n_heads) parameter-name prefixes
     os_encoder_acts acts;
     int planned;
+    uint8_t *active;  // (n_heads) heads computed by the last forward
 } os_model;
 
 // Builds the parameter layout for `cfg` and `tasks` and allocates zeroed parameters. The encoder's tensors
@@ -41,9 +42,19 @@ void os_model_free(os_model *m);
 // Index of the task named `name`, or -1.
 int os_model_find_task(const os_model *m, const char *name);
 
-// Encoder pass plus every head's logits. ids/type_ids/mask (B,T); type_ids and mask may be NULL.
-os_status os_model_forward(os_model *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask, int B,
-                           int T, int training, uint64_t seed);
+// One batch of encoder input.
+typedef struct {
+    const int32_t *ids;       // (B,T) token ids
+    const int32_t *type_ids;  // (B,T) segment ids, or NULL (all 0)
+    const int32_t *mask;      // (B,T) 1 = token, 0 = padding, or NULL (no padding)
+    const int32_t *pair_pos;  // (B,2) entity-marker positions for entity-pair heads, or NULL
+    int B, T;
+} os_batch_input;
+
+// Encoder pass plus the logits of the heads flagged in `active` (n_heads flags; NULL = every head).
+// Inactive heads keep no logits for this batch and get no loss or gradient.
+os_status os_model_forward(os_model *m, const os_batch_input *in, const uint8_t *active, int training,
+                           uint64_t seed);
 // Per-task losses of the current logits (labels: n_heads entries; a head with no labels contributes 0) and
 // the weighted total sum_i lambda_i L_i, which is returned. Also stores each head's logit gradient of the
 // total for os_model_backward. task_losses / task_counts (n_heads) may be NULL.

@@ -178,6 +178,7 @@ TASKS = [  # name, level, problem, num_labels, loss weight
     ("ner", "token", "single_label_classification", 5, 0.5),
     ("score", "sequence", "regression", 1, 2.0),
     ("tags", "sequence", "multi_label_classification", 4, 0.7),
+    ("rel", "entity_pair", "single_label_classification", 5, 1.3),
 ]
 
 
@@ -205,13 +206,18 @@ class MultiTask(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.bert = Bert(c)
-        self.heads = nn.ModuleDict({name: Head(c["hidden_size"], n) for name, _, _, n, _ in TASKS})
+        self.heads = nn.ModuleDict({name: Head(c["hidden_size"] * (2 if lv == "entity_pair" else 1), n)
+                                    for name, lv, _, n, _ in TASKS})
 
-    def forward(self, ids, types, mask, labels):
+    def forward(self, ids, types, mask, labels, pair_pos):
         seq, pooled = self.bert(ids, types, mask)
         logits, losses = {}, {}
+        rows = torch.arange(ids.shape[0])
         for name, level, problem, n, _ in TASKS:
-            x = pooled if level == "sequence" else seq
+            if level == "entity_pair":  # entity-start vectors side by side
+                x = torch.cat([seq[rows, pair_pos[:, 0]], seq[rows, pair_pos[:, 1]]], dim=-1)
+            else:
+                x = pooled if level == "sequence" else seq
             lg = self.heads[name].classifier(x)
             logits[name] = lg
             y = labels[name]
@@ -236,7 +242,8 @@ def multitask(out):
     ner[mask == 0] = -100
     ner[0, 0] = ner[0, 36] = ner[1, 5] = -100  # specials and non-first word pieces are ignored
     labels = {"sent": torch.tensor([2, 0, 1]), "ner": ner, "score": torch.randn(B, 1),
-              "tags": (torch.rand(B, 4) > 0.5).float()}
+              "tags": (torch.rand(B, 4) > 0.5).float(), "rel": torch.tensor([4, 1, 0])}
+    pair_pos = torch.tensor([[1, 5], [3, 2], [7, 12]])
 
     tasks_meta = [dict(name=n, level=lv, problem_type=p, num_labels=k, loss_weight=w, classifier_dropout=0.0,
                        param_prefix="heads.%s." % n) for n, lv, p, k, w in TASKS]
@@ -245,8 +252,8 @@ def multitask(out):
     save_safetensors(os.path.join(d, "model.safetensors"), dict(model.state_dict()))
 
     g = {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "labels.sent": labels["sent"],
-         "labels.ner": ner, "labels.score": labels["score"], "labels.tags": labels["tags"]}
-    logits, losses, total = model(ids, types, mask, labels)
+         "labels.ner": ner, "labels.score": labels["score"], "labels.tags": labels["tags"], "labels.rel": labels["rel"], "pair_pos": pair_pos}
+    logits, losses, total = model(ids, types, mask, labels, pair_pos)
     total.backward()
     for name, lg in logits.items():
         g["logits." + name] = lg.detach()
@@ -270,7 +277,7 @@ def multitask(out):
         steps = []
         for _ in range(10):
             opt.zero_grad()
-            _, _, total = model(ids, types, mask, labels)
+            _, _, total = model(ids, types, mask, labels, pair_pos)
             steps.append(total.item())
             total.backward()
             opt.step()
