@@ -8,10 +8,11 @@
 enum { B = 2, T = 9 };
 
 static const int32_t pair_pos[B * 2] = {1, 4, 2, 5};
+static uint8_t word_first[B * T];
 
 static float total_loss(os_model *m, const int32_t *ids, const int32_t *types, const int32_t *mask,
                         const os_head_labels *labels) {
-    os_batch_input in = {ids, types, mask, pair_pos, B, T};
+    os_batch_input in = {.ids = ids, .type_ids = types, .mask = mask, .pair_pos = pair_pos, .word_first = word_first, .B = B, .T = T};
     os_model_forward(m, &in, NULL, 1, 99);
     return os_model_loss(m, labels, NULL, NULL);
 }
@@ -29,6 +30,7 @@ static void run_case(float dropout, int frozen_below) {
     cfg.attention_probs_dropout_prob = dropout;
     cfg.initializer_range = 0.3f;
     const char *cls_labels[] = {"a", "b", "c"};
+    const char *bio_labels[] = {"B-X", "I-X", "O"};
     os_task_spec tasks[] = {
         {.name = "cls", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 3,
          .labels = cls_labels, .dropout = dropout, .loss_weight = 1.0f},
@@ -40,9 +42,11 @@ static void run_case(float dropout, int frozen_below) {
          .dropout = dropout, .loss_weight = 0.7f},
         {.name = "rel", .level = OS_TASK_ENTITY_PAIR, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 5,
          .dropout = dropout, .loss_weight = 1.3f},
+        {.name = "crf", .level = OS_TASK_TOKEN, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 3,
+         .labels = bio_labels, .dropout = dropout, .loss_weight = 0.9f, .crf = 1, .tag_scheme = "bio"},
     };
     os_model m;
-    CHECK(os_model_create(&m, &cfg, tasks, 5, 1) == OS_OK);
+    CHECK(os_model_create(&m, &cfg, tasks, 6, 1) == OS_OK);
     os_model_init_weights(&m, 5);
     // Non-trivial LayerNorm and bias values so their gradients are exercised.
     os_rng r;
@@ -52,7 +56,7 @@ static void run_case(float dropout, int frozen_below) {
         if (e->ndim == 1)
             for (size_t j = 0; j < e->numel; j++) m.params.data[e->offset + j] += 0.2f * os_rng_normal(&r);
     }
-    int32_t ids[B * T], types[B * T], mask[B * T], tok[B * T];
+    int32_t ids[B * T], types[B * T], mask[B * T], tok[B * T], crf_tags[B * T];
     int lens[B] = {9, 6};
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -61,11 +65,15 @@ static void run_case(float dropout, int frozen_below) {
             ids[i] = mask[i] ? 5 + (int)os_rng_below(&r, 26) : 0;
             types[i] = t >= 4 && mask[i];
             tok[i] = mask[i] && t % 3 ? (int)os_rng_below(&r, 4) : -100;
+            // Words of two pieces: first pieces at odd positions, tagged O B I O B I ... (valid BIO).
+            word_first[i] = mask[i] && t % 2 == 1 && t < lens[b] - 1;
+            crf_tags[i] = word_first[i] ? (int32_t[]){2, 0, 1}[(t / 2) % 3] : -100;
         }
     int32_t cls[B] = {2, 0};
     float reg[B * 2] = {0.5f, -1.0f, 1.5f, 0.25f}, ml[B * 3] = {1, 0, 1, 0, 0, 1};
     int32_t rel[B] = {4, 1};
-    os_head_labels labels[5] = {{.classes = cls}, {.classes = tok}, {.values = reg}, {.values = ml}, {.classes = rel}};
+    os_head_labels labels[6] = {{.classes = cls}, {.classes = tok}, {.values = reg}, {.values = ml}, {.classes = rel},
+                                {.classes = crf_tags}};
 
     total_loss(&m, ids, types, mask, labels);
     os_params_zero_grad(&m.params);

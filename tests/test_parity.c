@@ -147,7 +147,7 @@ static void test_multitask_logits_losses_grads(void) {
     os_model m;
     mt_case c;
     if (!mt_open(&c, &m)) return;
-    os_batch_input in = {c.ids, c.types, c.mask, c.pair_pos, c.B, c.T};
+    os_batch_input in = {.ids = c.ids, .type_ids = c.types, .mask = c.mask, .pair_pos = c.pair_pos, .B = c.B, .T = c.T};
     CHECK(os_model_forward(&m, &in, NULL, 1, 7) == OS_OK);
     float task_losses[5];
     float total = os_model_loss(&m, c.labels, task_losses, NULL);
@@ -200,7 +200,7 @@ static void run_steps(os_opt_kind kind, const char *golden_name, float lr) {
     CHECK(os_optimizer_init(&opt, &oc, &m.params) == OS_OK);
     float losses[10];
     for (int s = 0; s < 10; s++) {
-        os_batch_input in = {c.ids, c.types, c.mask, c.pair_pos, c.B, c.T};
+        os_batch_input in = {.ids = c.ids, .type_ids = c.types, .mask = c.mask, .pair_pos = c.pair_pos, .B = c.B, .T = c.T};
         os_model_forward(&m, &in, NULL, 1, (uint64_t)s);
         losses[s] = os_model_loss(&m, c.labels, NULL, NULL);
         os_params_zero_grad(&m.params);
@@ -232,7 +232,7 @@ static void check_hf_dir(const char *name, const char *golden_key) {
     int B = (int)t->shape[0], T = (int)t->shape[1];
     int32_t *ids = golden_i32(&g, "input_ids", NULL), *types = golden_i32(&g, "token_type_ids", NULL);
     int32_t *mask = golden_i32(&g, "attention_mask", NULL);
-    os_batch_input in = {ids, types, mask, NULL, B, T};
+    os_batch_input in = {.ids = ids, .type_ids = types, .mask = mask, .B = B, .T = T};
     CHECK(os_model_forward(&m, &in, NULL, 0, 0) == OS_OK);
     double e;
     if (!strcmp(golden_key, "logits")) {
@@ -277,6 +277,48 @@ static void test_save_load_roundtrip(void) {
     os_model_free(&m2);
 }
 
+// `onestone predict --logits` on an HF BertForTokenClassification directory reproduces PyTorch's logits.
+static void test_cli_predict_logits(void) {
+    const char *bin = getenv("ONESTONE_BIN");
+    CHECK_MSG(bin != NULL, "ONESTONE_BIN not set");
+    if (!bin) return;
+    char cmd[4096], path[1200];
+    snprintf(cmd, sizeof cmd, "%s predict %s/predict_tok --logits < %s/predict_tok/texts.txt", bin, ref_dir, ref_dir);
+    FILE *fp = popen(cmd, "r");
+    snprintf(path, sizeof path, "%s/predict_tok/golden.safetensors", ref_dir);
+    os_safetensors g;
+    CHECK(os_st_open(&g, path) == OS_OK);
+    char line[1 << 16];
+    int n = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        json_error_t err;
+        json_t *o = json_loads(line, 0, &err);
+        CHECK_MSG(o != NULL, "predict output is not JSON: %s", line);
+        json_t *task = json_object_get(o, "token_classification");
+        json_t *logits = json_object_get(task, "logits");
+        char name[32];
+        snprintf(name, sizeof name, "logits.%d", n);
+        const os_st_tensor *t = os_st_find(&g, name);
+        CHECK_MSG(t && json_array_size(logits) == (size_t)t->shape[0], "line %d: %zu logit rows", n,
+                  json_array_size(logits));
+        if (t && json_array_size(logits) == (size_t)t->shape[0]) {
+            float *ours = malloc(t->numel * sizeof(float));
+            for (size_t r = 0; r < (size_t)t->shape[0]; r++)
+                for (size_t k = 0; k < (size_t)t->shape[1]; k++)
+                    ours[r * t->shape[1] + k] = (float)json_number_value(json_array_get(json_array_get(logits, r), k));
+            double e = check_tensor("predict", ours, &g, name, t->numel, 1e-5);
+            if (e > worst_logit) worst_logit = e;
+            free(ours);
+        }
+        CHECK(json_array_size(json_object_get(task, "words")) > 0);
+        json_decref(o);
+        n++;
+    }
+    CHECK(fp && pclose(fp) == 0);
+    CHECK_MSG(n == 4, "predict printed %d lines, expected 4", n);
+    os_st_close(&g);
+}
+
 int main(void) {
     if (!generate_reference()) return 1;
     RUN(test_multitask_logits_losses_grads);
@@ -286,6 +328,7 @@ int main(void) {
     RUN(test_hf_token_classification_gamma_beta);
     RUN(test_hf_bare_encoder_without_prefix);
     RUN(test_save_load_roundtrip);
+    RUN(test_cli_predict_logits);
     printf("max relative error vs PyTorch: logits %.2e, losses %.2e, gradients %.2e, optimizer steps %.2e\n",
            worst_logit, worst_loss, worst_grad, worst_step);
     printf("(gradient error floor %.2e = 1e-3 x the largest gradient)\n", grad_floor);

@@ -15,4 +15,6 @@ int cli_report(const char *cmd, int code);
 int cli_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 #endif

@@ -6,6 +6,8 @@
 #include "util/error.h"
 
 static const os_command commands[] = {
+    {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
+    {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"version", "print the version", cmd_version},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

@@ -57,6 +57,8 @@ static json_t *config_json(const os_model *m, const json_t *extra) {
         json_object_set_new(t, "classifier_dropout", json_real(h->dropout));
         json_object_set_new(t, "loss_weight", json_real(h->loss_weight));
         json_object_set_new(t, "param_prefix", json_string(m->head_prefixes[i]));
+        if (h->tag_scheme) json_object_set_new(t, "tag_scheme", json_string(h->tag_scheme));
+        if (h->crf) json_object_set_new(t, "crf", json_true());
         json_array_append_new(tasks, t);
     }
     json_object_set_new(os, "tasks", tasks);
@@ -124,6 +126,7 @@ static void task_list_free(task_list *tl) {
     for (int i = 0; i < tl->n; i++) {
         free((char *)tl->specs[i].name);
         free((char *)tl->specs[i].param_prefix);
+        free((char *)tl->specs[i].tag_scheme);
         if (tl->labels[i])
             for (int j = 0; j < tl->specs[i].num_labels; j++) free(tl->labels[i][j]);
         free(tl->labels[i]);
@@ -181,6 +184,9 @@ static os_status onestone_tasks(const json_t *tasks, const char *where, task_lis
                            where, i);
         s->name = strdup(name);
         s->param_prefix = prefix ? strdup(prefix) : NULL;
+        const char *scheme = json_string_value(json_object_get(t, "tag_scheme"));
+        s->tag_scheme = scheme ? strdup(scheme) : NULL;
+        s->crf = json_is_true(json_object_get(t, "crf"));
         s->num_labels = (int)json_integer_value(nl);
         if (parse_level(level, &s->level))
             return os_fail(OS_ERR_INPUT, "%s: onestone.tasks[%d].level must be 'sequence', 'token' or 'entity_pair', got '%s'",

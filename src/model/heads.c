@@ -15,6 +15,15 @@ void os_head_register(os_head *h, os_params *p, const char *prefix, int hidden) 
     h->w = os_params_add(p, name, 2, ws, 0);
     snprintf(name, sizeof name, "%sclassifier.bias", prefix);
     h->b = os_params_add(p, name, 1, bs, 1);
+    if (h->crf) {  // pytorch-crf's parameter names
+        int64_t tk[2] = {h->num_labels, h->num_labels};
+        snprintf(name, sizeof name, "%scrf.start_transitions", prefix);
+        h->crf_start = os_params_add(p, name, 1, bs, 1);
+        snprintf(name, sizeof name, "%scrf.end_transitions", prefix);
+        h->crf_end = os_params_add(p, name, 1, bs, 1);
+        snprintf(name, sizeof name, "%scrf.transitions", prefix);
+        h->crf_trans = os_params_add(p, name, 2, tk, 1);
+    }
 }
 
 void os_head_init(const os_head *h, os_params *p, int hidden, float std, uint64_t seed) {
@@ -24,14 +33,22 @@ void os_head_init(const os_head *h, os_params *p, int hidden, float std, uint64_
     const size_t nw = (size_t)h->num_labels * h->in_dim;
     for (size_t j = 0; j < nw; j++) p->data[h->w + j] = std * os_rng_normal(&r);
     memset(p->data + h->b, 0, (size_t)h->num_labels * sizeof(float));
+    if (h->crf) {  // pytorch-crf: uniform(-0.1, 0.1)
+        const size_t K = (size_t)h->num_labels;
+        for (size_t j = 0; j < K; j++) p->data[h->crf_start + j] = 0.2f * os_rng_uniform(&r) - 0.1f;
+        for (size_t j = 0; j < K; j++) p->data[h->crf_end + j] = 0.2f * os_rng_uniform(&r) - 0.1f;
+        for (size_t j = 0; j < K * K; j++) p->data[h->crf_trans + j] = 0.2f * os_rng_uniform(&r) - 0.1f;
+    }
 }
+
+static void free_buffers(os_head *h);
 
 static int head_rows(const os_head *h, int B, int T) { return h->level == OS_TASK_TOKEN ? B * T : B; }
 
 os_status os_head_plan(os_head *h, int B_max, int T_max, int hidden) {
     size_t rows = (size_t)head_rows(h, B_max, T_max), C = (size_t)h->in_dim, L = (size_t)h->num_labels;
     (void)hidden;
-    os_head_free(h);
+    free_buffers(h);
     if (h->level == OS_TASK_ENTITY_PAIR && !(h->gathered = os_calloc(rows * C, sizeof(float)))) return OS_ERR_NOMEM;
     h->x = os_calloc(rows * C, sizeof(float));
     h->keep = os_calloc(rows * C, 1);
@@ -40,10 +57,32 @@ os_status os_head_plan(os_head *h, int B_max, int T_max, int hidden) {
     h->d_logits = os_calloc(rows * L, sizeof(float));
     h->d_x = os_calloc(rows * C, sizeof(float));
     if (!h->x || !h->keep || !h->logits || !h->probs || !h->d_logits || !h->d_x) return OS_ERR_NOMEM;
+    if (h->crf) {
+        const size_t BT = (size_t)B_max * T_max, K = L;
+        h->em = os_calloc(BT * K, sizeof(float));
+        h->d_em = os_calloc(BT * K, sizeof(float));
+        h->em_pos = os_calloc(BT, sizeof(int32_t));
+        h->em_tags = os_calloc(BT, sizeof(int32_t));
+        h->em_len = os_calloc((size_t)B_max, sizeof(int32_t));
+        h->alpha = os_calloc(BT * K, sizeof(double));
+        h->beta = os_calloc(BT * K, sizeof(double));
+        h->logz = os_calloc((size_t)B_max, sizeof(double));
+        h->d_start = os_calloc(K, sizeof(float));
+        h->d_end = os_calloc(K, sizeof(float));
+        h->d_trans = os_calloc(K * K, sizeof(float));
+        if (!h->em || !h->d_em || !h->em_pos || !h->em_tags || !h->em_len || !h->alpha || !h->beta || !h->logz ||
+            !h->d_start || !h->d_end || !h->d_trans)
+            return OS_ERR_NOMEM;
+    }
     return OS_OK;
 }
 
 void os_head_free(os_head *h) {
+    crf_constraints_free(&h->cons);
+    free_buffers(h);
+}
+
+static void free_buffers(os_head *h) {
     free(h->x);
     free(h->keep);
     free(h->logits);
@@ -52,6 +91,20 @@ void os_head_free(os_head *h) {
     free(h->d_x);
     free(h->gathered);
     h->gathered = NULL;
+    free(h->em);
+    free(h->d_em);
+    free(h->em_pos);
+    free(h->em_tags);
+    free(h->em_len);
+    free(h->alpha);
+    free(h->beta);
+    free(h->logz);
+    free(h->d_start);
+    free(h->d_end);
+    free(h->d_trans);
+    h->em = h->d_em = h->d_start = h->d_end = h->d_trans = NULL;
+    h->em_pos = h->em_tags = h->em_len = NULL;
+    h->alpha = h->beta = h->logz = NULL;
     h->x = h->logits = h->probs = h->d_logits = h->d_x = NULL;
     h->keep = NULL;
 }
@@ -71,11 +124,15 @@ static const float *head_input(os_head *h, const os_encoder *e, const os_encoder
 }
 
 void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const os_encoder_acts *a,
-                     const int32_t *pair_pos, int training, uint64_t seed) {
+                     const int32_t *pair_pos, const uint8_t *word_first, int training, uint64_t seed) {
     const int C = h->in_dim;
     h->rows = head_rows(h, a->B, a->T);
     h->has_grad = 0;
     h->pair_pos = pair_pos;
+    h->word_first = word_first;
+    h->cur_B = a->B;
+    h->cur_T = a->T;
+    h->params = p;
     size_t n = (size_t)h->rows * C;
     const float *in = head_input(h, e, a);
     if (training && h->dropout > 0)
@@ -87,13 +144,65 @@ void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const 
 
 static float sigmoid(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
 
+// Gathers each row's word-first emissions (and gold tags) into the compact CRF layout. A row whose words
+// are not all labelled (or that has no word_first mask) gets length 0: the CRF needs whole gold paths.
+static void crf_gather(os_head *h, const int32_t *gold, int B, int T) {
+    const int K = h->num_labels;
+    for (int b = 0; b < B; b++) {
+        int n = 0, complete = 1;
+        for (int t = 0; t < T; t++) {
+            if (!h->word_first || !h->word_first[(size_t)b * T + t]) continue;
+            const size_t src = (size_t)b * T + t, dst = (size_t)b * T + n;
+            memcpy(h->em + dst * K, h->logits + src * K, (size_t)K * sizeof(float));
+            h->em_pos[dst] = t;
+            h->em_tags[dst] = gold ? gold[src] : 0;
+            if (gold && gold[src] < 0) complete = 0;
+            n++;
+        }
+        h->em_len[b] = complete ? n : 0;
+    }
+}
+
+static float crf_loss(os_head *h, const int32_t *gold, float grad_scale, int *n_labelled) {
+    const int K = h->num_labels, rowsB = h->cur_B, T = h->cur_T;
+    const float *pstart = h->params->data + h->crf_start, *pend = h->params->data + h->crf_end;
+    const float *ptrans = h->params->data + h->crf_trans;
+    crf_gather(h, gold, rowsB, T);
+    int n = 0;
+    for (int b = 0; b < rowsB; b++) n += h->em_len[b];
+    *n_labelled = n;
+    if (!n) return 0.0f;
+    const crf_constraints *cons = h->cons.K ? &h->cons : NULL;
+    float loss = crf_nll_forward(NULL, h->alpha, h->beta, h->logz, h->em, h->em_tags, h->em_len, pstart,
+                                 pend, ptrans, cons, rowsB, T, K, CRF_REDUCE_TOKEN_MEAN);
+    if (grad_scale != 0) {
+        memset(h->d_em, 0, (size_t)rowsB * T * K * sizeof(float));
+        memset(h->d_start, 0, (size_t)K * sizeof(float));
+        memset(h->d_end, 0, (size_t)K * sizeof(float));
+        memset(h->d_trans, 0, (size_t)K * K * sizeof(float));
+        crf_nll_backward(h->d_em, h->d_start, h->d_end, h->d_trans, h->alpha, h->beta, h->logz, h->em, h->em_tags,
+                         h->em_len, ptrans, cons, rowsB, T, K, CRF_REDUCE_TOKEN_MEAN, grad_scale);
+        memset(h->d_logits, 0, (size_t)rowsB * T * K * sizeof(float));
+        for (int b = 0; b < rowsB; b++)
+            for (int i = 0; i < h->em_len[b]; i++) {
+                const size_t c = (size_t)b * T + i, src = (size_t)b * T + h->em_pos[c];
+                memcpy(h->d_logits + src * K, h->d_em + c * K, (size_t)K * sizeof(float));
+            }
+        h->has_grad = 1;
+    }
+    return loss;
+}
+
 float os_head_loss(os_head *h, const os_head_labels *labels, const int32_t *mask, float grad_scale,
                    int *n_labelled) {
     const int R = h->rows, L = h->num_labels;
     (void)mask;
     float loss = 0;
     int n = 0;
-    if (h->problem == OS_PROBLEM_SINGLE_LABEL) {
+    if (h->crf) {
+        loss = (labels && labels->classes) ? crf_loss(h, labels->classes, grad_scale, &n) : 0.0f;
+        softmax_forward(h->probs, h->logits, R, L);
+    } else if (h->problem == OS_PROBLEM_SINGLE_LABEL) {
         if (labels && labels->classes) {
             loss = cross_entropy_forward(h->probs, h->logits, labels->classes, R, L, OS_IGNORE_LABEL, &n);
             if (grad_scale != 0 && n > 0) {
@@ -142,6 +251,12 @@ float os_head_loss(os_head *h, const os_head_labels *labels, const int32_t *mask
 void os_head_backward(os_head *h, os_params *p, const os_encoder *e, os_encoder_acts *a) {
     if (!h->has_grad) return;
     const int C = h->in_dim;
+    if (h->crf) {
+        const size_t K = (size_t)h->num_labels;
+        for (size_t j = 0; j < K; j++) p->grad[h->crf_start + j] += h->d_start[j];
+        for (size_t j = 0; j < K; j++) p->grad[h->crf_end + j] += h->d_end[j];
+        for (size_t j = 0; j < K * K; j++) p->grad[h->crf_trans + j] += h->d_trans[j];
+    }
     const size_t n = (size_t)h->rows * C;
     memset(h->d_x, 0, n * sizeof(float));
     linear_backward(h->d_x, p->grad + h->w, p->grad + h->b, h->d_logits, h->x, p->data + h->w, h->rows, C,
@@ -183,4 +298,43 @@ const char *os_problem_name(os_problem pr) {
     case OS_PROBLEM_REGRESSION: return "regression";
     }
     return "?";
+}
+
+os_status os_head_crf_setup(os_head *h) {
+    crf_constraints_free(&h->cons);
+    memset(&h->cons, 0, sizeof h->cons);
+    if (!h->crf || !h->tag_scheme || !strcmp(h->tag_scheme, "none")) return OS_OK;
+    os_tag_scheme scheme;
+    if (os_tag_scheme_parse(h->tag_scheme, &scheme) < 0)
+        return os_fail(OS_ERR_INPUT, "task '%s': unknown tag scheme '%s'", h->name, h->tag_scheme);
+    char msg[300];
+    os_status st = crf_constraints_build(&h->cons, scheme, (const char *const *)h->labels, h->num_labels);
+    if (st) {
+        snprintf(msg, sizeof msg, "%s", os_last_error());
+        return os_fail(st, "task '%s': %s", h->name, msg);
+    }
+    return OS_OK;
+}
+
+void os_head_decode_row(os_head *h, const os_params *p, int b, int T, int32_t *out) {
+    const int K = h->num_labels;
+    if (!h->crf) {
+        for (int t = 0; t < T; t++) out[t] = os_head_argmax(h, b * T + t);
+        return;
+    }
+    for (int t = 0; t < T; t++) out[t] = -1;
+    int n = 0;
+    float *em = h->em + (size_t)b * T * K;
+    int32_t *pos = h->em_pos + (size_t)b * T, *tags = h->em_tags + (size_t)b * T;
+    for (int t = 0; t < T; t++) {
+        if (!h->word_first || !h->word_first[(size_t)b * T + t]) continue;
+        memcpy(em + (size_t)n * K, h->logits + ((size_t)b * T + t) * K, (size_t)K * sizeof(float));
+        pos[n++] = t;
+    }
+    if (!n) return;
+    int32_t len = n;
+    float score;
+    crf_viterbi(tags, &score, em, &len, p->data + h->crf_start, p->data + h->crf_end, p->data + h->crf_trans,
+                h->cons.K ? &h->cons : NULL, 1, n, K);
+    for (int i = 0; i < n; i++) out[pos[i]] = tags[i];
 }

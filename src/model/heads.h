@@ -13,6 +13,7 @@
 
 #include "model/encoder.h"
 #include "model/params.h"
+#include "ops/crf.h"
 
 #define OS_IGNORE_LABEL (-100)  // same as torch's default ignore_index
 
@@ -40,6 +41,19 @@ typedef struct {
     float *d_x;           // (rows, in_dim)
     int rows;             // rows of the current batch
     int has_grad;         // d_logits holds a gradient for the current batch
+    // Token heads with a CRF (crf = 1): the logits are emissions; the sequence of a row is its word-first
+    // pieces (word_first mask); loss = token-mean CRF NLL; decoding = Viterbi under the scheme's constraints.
+    int crf;
+    char *tag_scheme;         // "iob1", "bio", "bioes" or "none" (owned; NULL = none)
+    crf_constraints cons;     // built from labels + tag_scheme (K = 0 when unconstrained)
+    size_t crf_start, crf_end, crf_trans;  // (K), (K), (K,K) "<prefix>crf.{start_transitions,...}"
+    const uint8_t *word_first;  // (B,T) of the current batch
+    int cur_B, cur_T;           // shape of the current batch
+    const os_params *params;    // parameters of the current forward (the CRF loss reads its transitions)
+    float *em;                // (B,T,K) gathered emissions
+    int32_t *em_pos, *em_tags, *em_len;  // (B,T) source positions, (B,T) gold tags, (B) lengths
+    double *alpha, *beta, *logz;
+    float *d_em, *d_start, *d_end, *d_trans;  // gradient of the last loss
 } os_head;
 
 // Labels of one batch for one head (NULL pointers = this batch has no labels for the task).
@@ -58,8 +72,14 @@ void os_head_free(os_head *h);
 
 // Computes logits for the current encoder batch. `seed` seeds the classifier dropout when training.
 // pair_pos (B,2): per sequence, the two token positions an entity-pair head reads (ignored by other heads).
+// word_first (B,T): 1 on the first piece of every word (CRF heads read only those positions).
 void os_head_forward(os_head *h, const os_params *p, const os_encoder *e, const os_encoder_acts *a,
-                     const int32_t *pair_pos, int training, uint64_t seed);
+                     const int32_t *pair_pos, const uint8_t *word_first, int training, uint64_t seed);
+// Builds the CRF constraints from the labels and tag_scheme (call after labels are set; no-op without CRF).
+os_status os_head_crf_setup(os_head *h);
+// Predicted label per position of row b (token heads): Viterbi over the word-first pieces for CRF heads
+// (other positions get -1), argmax per position otherwise. out has T entries.
+void os_head_decode_row(os_head *h, const os_params *p, int b, int T, int32_t *out);
 // Loss of the current logits against `labels` (mean over labelled rows; 0 when none are labelled); when
 // `grad_scale` != 0 also stores d(grad_scale * loss)/d logits for os_head_backward. *n_labelled gets the
 // number of labelled rows (tokens for token tasks).

@@ -35,6 +35,9 @@ os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_
         h->num_labels = t->num_labels;
         h->dropout = t->dropout < 0 ? cfg->hidden_dropout_prob : t->dropout;
         h->loss_weight = t->loss_weight > 0 ? t->loss_weight : 1.0f;
+        if (t->crf && t->level != OS_TASK_TOKEN) return os_fail(OS_ERR_INPUT, "task '%s': a CRF needs a token-level task", t->name);
+        h->crf = t->crf;
+        h->tag_scheme = t->tag_scheme ? strdup(t->tag_scheme) : NULL;
         if (t->problem != OS_PROBLEM_REGRESSION) {
             h->labels = os_calloc((size_t)t->num_labels, sizeof(char *));
             if (!h->labels) return OS_ERR_NOMEM;
@@ -44,6 +47,7 @@ os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_
                 h->labels[j] = strdup(t->labels && t->labels[j] ? t->labels[j] : buf);
             }
         }
+        if (h->crf && (st = os_head_crf_setup(h))) return st;
         char prefix[OS_PARAM_NAME_MAX];
         if (t->param_prefix)
             snprintf(prefix, sizeof prefix, "%s", t->param_prefix);
@@ -85,6 +89,7 @@ void os_model_free(os_model *m) {
             for (int j = 0; j < h->num_labels; j++) free(h->labels[j]);
         free(h->labels);
         free(h->name);
+        free(h->tag_scheme);
         if (m->head_prefixes) free(m->head_prefixes[i]);
     }
     free(m->heads);
@@ -120,7 +125,7 @@ os_status os_model_forward(os_model *m, const os_batch_input *in, const uint8_t 
     if (st) return st;
     for (int i = 0; i < m->n_heads; i++)
         if (m->active[i])
-            os_head_forward(&m->heads[i], &m->params, &m->enc, &m->acts, in->pair_pos, training,
+            os_head_forward(&m->heads[i], &m->params, &m->enc, &m->acts, in->pair_pos, in->word_first, training,
                             seed ^ (0xa0761d6478bd642fULL * (uint64_t)(i + 1)));
     return OS_OK;
 }

@@ -16,6 +16,8 @@ typedef struct {
     float dropout;              // classifier dropout; < 0 means the encoder's hidden_dropout_prob (HF default)
     float loss_weight;          // lambda_i; <= 0 means 1
     const char *param_prefix;   // NULL: "heads.<name>."; "" gives HF's single-task "classifier.*" names
+    int crf;                    // token tasks: CRF layer over the word-first pieces
+    const char *tag_scheme;     // token tasks: "iob1", "bio", "bioes" or "none" (NULL = none); CRF constraints
 } os_task_spec;
 
 typedef struct {
@@ -48,6 +50,7 @@ typedef struct {
     const int32_t *type_ids;  // (B,T) segment ids, or NULL (all 0)
     const int32_t *mask;      // (B,T) 1 = token, 0 = padding, or NULL (no padding)
     const int32_t *pair_pos;  // (B,2) entity-marker positions for entity-pair heads, or NULL
+    const uint8_t *word_first;  // (B,T) 1 on each word's first piece (CRF heads), or NULL
     int B, T;
 } os_batch_input;
 

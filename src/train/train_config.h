@@ -1,0 +1,82 @@
+// The training configuration (docs/config.md): typed, validated, with every default resolved, so the run
+// directory's config.json records exactly what ran.
+#ifndef ONESTONE_TRAIN_TRAIN_CONFIG_H
+#define ONESTONE_TRAIN_TRAIN_CONFIG_H
+#include <jansson.h>
+
+#include "model/bert_config.h"
+#include "optim/optimizer.h"
+#include "train/sampler.h"
+#include "train/schedule.h"
+
+typedef enum {
+    OS_TT_CLASSIFICATION,   // one label per text or text pair
+    OS_TT_MULTILABEL,       // a set of labels per text
+    OS_TT_REGRESSION,       // one (or more) numbers per text
+    OS_TT_TOKEN,            // one tag per word (NER, POS, chunking)
+    OS_TT_RELATION,         // one directed relation per entity-marked text (<e1>..</e1> <e2>..</e2>)
+} os_task_type;
+
+typedef struct {
+    char *name;
+    os_task_type type;
+    char *dataset;       // dataset name (a task's inline "data" gets the task's name)
+    char *field;         // label field of that dataset
+    double loss_weight;  // lambda_i
+    double dropout;      // classifier dropout (< 0: the encoder's hidden dropout)
+    char *metric;        // main metric used for selection (per-type default)
+    // token tasks
+    char *scheme;        // tag scheme of the data: "iob1", "bio", "bioes" or "none" (plain tags: POS)
+    int crf;             // CRF layer on top of the emissions
+    // relation tasks
+    int use_cls;         // representation: [CLS] pooled vector instead of the entity-start markers
+} os_task_cfg;
+
+typedef struct {
+    char *name;
+    const json_t *spec;  // format, train, dev, dev_fraction, limits and reader options (see data_load.h)
+} os_dataset_cfg;
+
+typedef struct {
+    char *file;   // config file name for messages
+    json_t *root; // the resolved configuration (defaults filled in)
+    long seed;
+    // model
+    char *init;           // HF or onestone model directory to start from (NULL: random init)
+    char *vocab;          // vocab.txt / tokenizer.json / directory (ignored when init has one)
+    int lowercase;        // -1: the tokenizer's default
+    long max_seq_length;
+    os_bert_config encoder;
+    // data and tasks
+    os_dataset_cfg *datasets;
+    int n_datasets;
+    os_task_cfg *tasks;
+    int n_tasks;
+    // sampling
+    os_sample_kind sampling;
+    double temperature, cap;
+    double fixed[OS_MAX_TASKS];  // per dataset (group), in dataset order
+    long epoch_steps;             // 0 = "sum": sum over datasets of their batches per pass
+    // training
+    long batch_size, epochs, max_steps, eval_every, save_every, grad_accumulation, log_every;
+    double max_grad_norm;  // 0 = no clipping
+    int bucket_by_length;
+    char *early_metric;    // "mean", a task name, or "delta_m"
+    long patience;         // evaluations without improvement before stopping; 0 = never stop early
+    json_t *baselines;     // {"task": score} single-task baselines of the main metrics (for delta_m)
+    // optimisation
+    os_opt_config opt;
+    double head_lr;        // 0 = same as lr
+    double layer_lr_decay; // 1 = none
+    int freeze_embeddings;
+    long freeze_layers;
+    os_schedule schedule;  // total_steps filled in by the trainer
+    double warmup_ratio;
+} os_train_config;
+
+// Loads FILE, applies the --set overrides (n_sets of "path=value"), expands ${VAR}s and validates.
+os_status os_train_config_load(os_train_config *c, const char *file, char *const *sets, int n_sets);
+void os_train_config_free(os_train_config *c);
+// The task type's config name ("sequence_classification", ...).
+const char *os_task_type_name(os_task_type t);
+#endif
