@@ -44,6 +44,8 @@ void softmax_backward(float *dinp, const float *out, const float *dout, int N, i
 // --- multi-head self-attention core (projections are separate linears) -------------------------------
 // q, k, v, out (B,T,NH*HS) with head h in columns [h*HS, (h+1)*HS); mask (B,T): 1 = real token, 0 = pad
 // (a key with mask 0 gets probability exactly 0, as HF's finfo.min additive mask yields); mask may be NULL.
+// A sequence with no real token gets uniform rows (1/T over all keys), again as in HF, and its backward is
+// HF autograd's (the gradient flows through the equal scores).
 // probs (B,NH,T,T) saved: softmax(q·k^T / sqrt(HS) + mask). Attention dropout is applied by the caller
 // between probs and the weighted sum through `probs_dropped` (pass probs itself when no dropout).
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
@@ -86,6 +88,13 @@ void mse_backward(float *dpred, const float *pred, const float *target, size_t n
 // Numerically stable binary cross-entropy with logits, mean over n values.
 float bce_logits_forward(const float *logits, const float *target, size_t n);
 void bce_logits_backward(float *dlogits, const float *logits, const float *target, size_t n, float scale);
+
+// --- threads ---------------------------------------------------------------------------------------
+// Sets the threads used by the kernels (OpenMP loops and OpenBLAS sgemm); n < 1 means 1. Our own loops give
+// the same bits for any thread count (each row, column block or (batch, head) pair is reduced by one
+// thread); the linears' sgemm results are OpenBLAS's.
+void ops_set_num_threads(int n);
+int ops_num_threads(void);
 
 // --- scalar reference implementations: the test oracle for the fast kernels ---------------------------
 void linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);

@@ -1,0 +1,87 @@
+// LayerNorm over the last dimension, torch semantics: biased variance, eps inside the square root.
+#include <math.h>
+
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                       const float *b, int N, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C > OPS_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *y = out + (size_t)n * C;
+        // Two-pass moments accumulated in double: exact enough that eps = 1e-12 stays meaningful.
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (int c = 0; c < C; c++) s += x[c];
+        const double m = s / C;
+        double v = 0.0;
+#pragma omp simd reduction(+ : v)
+        for (int c = 0; c < C; c++) {
+            double d = x[c] - m;
+            v += d * d;
+        }
+        v /= C;
+        const float mf = (float)m;
+        const float rs = (float)(1.0 / sqrt(v + (double)eps));
+        // (x - mean) * rstd rather than torch's x * rstd - mean * rstd: equal to rounding on ordinary rows,
+        // but no cancellation when |mean| >> std.
+#pragma omp simd
+        for (int c = 0; c < C; c++) y[c] = (x[c] - mf) * rs * w[c] + b[c];
+        mean[n] = mf;
+        rstd[n] = rs;
+    }
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, const float *mean, const float *rstd, int N, int C) {
+    const int par = (size_t)N * C > OPS_PAR_MIN;
+    if (dinp) {
+        // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dout * w: one thread per row.
+#pragma omp parallel for schedule(static) if (par)
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C;
+            const float *dy = dout + (size_t)n * C;
+            float *dx = dinp + (size_t)n * C;
+            const float m = mean[n], rs = rstd[n];
+            float sg = 0.0f, sgx = 0.0f;
+#pragma omp simd reduction(+ : sg, sgx)
+            for (int c = 0; c < C; c++) {
+                float g = dy[c] * w[c];
+                sg += g;
+                sgx += g * ((x[c] - m) * rs);
+            }
+            const float mg = sg / C, mgx = sgx / C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float xhat = (x[c] - m) * rs;
+                dx[c] += (dy[c] * w[c] - mg - xhat * mgx) * rs;
+            }
+        }
+    }
+    if (dw || db) {
+        // Column sums over the rows: each thread owns a block of channels, sums the rows in order into a
+        // local block, then adds it to the gradient once.
+        enum { CB = 64 };
+        const int nblocks = (C + CB - 1) / CB;
+#pragma omp parallel for schedule(static) if (par && nblocks > 1)
+        for (int blk = 0; blk < nblocks; blk++) {
+            const int c0 = blk * CB, nc = c0 + CB < C ? CB : C - c0;
+            float sw[CB] = {0}, sb[CB] = {0};
+            for (int n = 0; n < N; n++) {
+                const float *x = inp + (size_t)n * C + c0;
+                const float *dy = dout + (size_t)n * C + c0;
+                const float m = mean[n], rs = rstd[n];
+#pragma omp simd
+                for (int c = 0; c < nc; c++) {
+                    sw[c] += dy[c] * ((x[c] - m) * rs);
+                    sb[c] += dy[c];
+                }
+            }
+            for (int c = 0; c < nc; c++) {
+                if (dw) dw[c0 + c] += sw[c];
+                if (db) db[c0 + c] += sb[c];
+            }
+        }
+    }
+}
