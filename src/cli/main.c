@@ -6,6 +6,7 @@
 #include "util/error.h"
 
 static const os_command commands[] = {
+    {"train", "train one shared encoder on several tasks from a JSON config", cmd_train},
     {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"version", "print the version", cmd_version},

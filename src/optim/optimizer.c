@@ -47,7 +47,7 @@ static void adam_entry(const os_opt_config *c, float *w, const float *g, float *
         const float f = 1.0f - lr * wd;
         for (size_t i = 0; i < n; i++) w[i] *= f;
     }
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for if (n > 65536) schedule(static)
     for (size_t i = 0; i < n; i++) {
         float gi = decoupled ? g[i] : g[i] + wd * w[i];
         m[i] = b1 * m[i] + (1.0f - b1) * gi;  // torch: m.lerp_(g, 1-b1)

@@ -153,3 +153,42 @@ int os_path_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
+
+#include <dirent.h>
+
+os_status os_remove_flat_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? OS_OK : os_fail(OS_ERR_IO, "%s: cannot open directory: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = os_path_join(dir, e->d_name);
+        if (p) unlink(p);
+        free(p);
+    }
+    closedir(d);
+    if (rmdir(dir) != 0 && errno != ENOENT) return os_fail(OS_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
+    return OS_OK;
+}
+
+os_status os_replace_dir(const char *tmp_dir, const char *dir) {
+    size_t n = strlen(dir) + 8;
+    char *old = malloc(n);
+    if (!old) return os_fail(OS_ERR_NOMEM, "out of memory");
+    snprintf(old, n, "%s.old", dir);
+    os_remove_flat_dir(old);
+    if (rename(dir, old) != 0 && errno != ENOENT) {
+        os_status st = os_fail(OS_ERR_IO, "%s: cannot move aside: %s", dir, strerror(errno));
+        free(old);
+        return st;
+    }
+    if (rename(tmp_dir, dir) != 0) {
+        os_status st = os_fail(OS_ERR_IO, "%s: cannot rename to %s: %s", tmp_dir, dir, strerror(errno));
+        rename(old, dir);  // put the previous version back
+        free(old);
+        return st;
+    }
+    os_status st = os_remove_flat_dir(old);
+    free(old);
+    return st;
+}

@@ -32,4 +32,11 @@ os_status os_mkdirs(const char *path);
 char *os_path_join(const char *dir, const char *name);
 // True when the path exists.
 int os_path_exists(const char *path);
+
+// Removes a directory and the files directly inside it (no recursion into subdirectories: model and
+// checkpoint directories are flat). Missing directory: OK.
+os_status os_remove_flat_dir(const char *dir);
+// Makes `tmp_dir` (a fully written directory) become `dir`: the old `dir` is moved aside, `tmp_dir` renamed
+// into place and the old one removed, so `dir` is at every moment either the old or the new complete version.
+os_status os_replace_dir(const char *tmp_dir, const char *dir);
 #endif

@@ -1,0 +1,568 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "optim/optimizer.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+#include "util/fileio.h"
+#include "util/rng.h"
+
+typedef struct {
+    os_runtime *rt;
+    const os_train_config *cfg;
+    const os_train_opts *opts;
+    char *dir_best, *dir_ckpt, *metrics_path;
+    FILE *metrics;
+    os_optimizer opt;
+    os_sampler sampler;
+    long step, total_steps, epoch_steps, eval_every, save_every;
+    int frozen_below;
+    double best_score;
+    long best_step, bad_evals;
+    json_t *best_eval;  // dev metrics of the best evaluation
+    // logging window
+    double loss_sum[OS_MAX_TASKS];
+    long loss_n[OS_MAX_TASKS], window_tokens, window_steps;
+    double window_start, run_start;
+    long skipped_steps;
+} trainer;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t mix(uint64_t a, uint64_t b) {
+    uint64_t z = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6) + (a >> 2));
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    return z ^ (z >> 31);
+}
+
+// Appends one JSON object as a line to metrics.jsonl (flushed, so a killed run keeps whole lines).
+static void log_event(trainer *t, json_t *ev) {
+    char *s = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    if (s && t->metrics) {
+        fprintf(t->metrics, "%s\n", s);
+        fflush(t->metrics);
+    }
+    free(s);
+    json_decref(ev);
+}
+
+// ---- learning-rate scales and freezing --------------------------------------------------------------
+
+static int layer_of(const char *name) {
+    const char *p = strstr(name, "encoder.layer.");
+    return p ? atoi(p + strlen("encoder.layer.")) : -1;
+}
+
+static void setup_params(trainer *t) {
+    os_params *p = &t->rt->model.params;
+    const os_train_config *c = t->cfg;
+    const int L = t->rt->model.cfg.num_hidden_layers;
+    for (int i = 0; i < p->n; i++) {
+        os_param_entry *e = &p->entries[i];
+        int is_head = strncmp(e->name, "bert.", 5) != 0;
+        int layer = layer_of(e->name), is_emb = strstr(e->name, "bert.embeddings.") != NULL;
+        e->lr_scale = 1.0f;
+        if (is_head && c->head_lr > 0) e->lr_scale = (float)(c->head_lr / c->opt.lr);
+        // Layer-wise decay (ELECTRA/HF style): the top layer (and pooler, heads) at lr, each layer below one
+        // factor lower, embeddings lowest.
+        if (!is_head && c->layer_lr_decay < 1) {
+            int depth = is_emb ? L + 1 : layer >= 0 ? L - layer : 0;
+            e->lr_scale = (float)pow(c->layer_lr_decay, depth);
+        }
+        e->frozen = (uint8_t)((is_emb && (c->freeze_embeddings || c->freeze_layers > 0)) ||
+                              (layer >= 0 && layer < c->freeze_layers));
+    }
+    t->frozen_below = c->freeze_layers > 0 ? (int)c->freeze_layers + 1 : c->freeze_embeddings ? 1 : 0;
+}
+
+// ---- batches ------------------------------------------------------------------------------------------
+
+static os_status next_batch(trainer *t, int gi, const size_t **idx, int *B) {
+    os_group_rt *g = &t->rt->groups[gi];
+    if (g->pass == 0 || g->next >= g->plan.n_batches) {
+        os_batch_plan_free(&g->plan);
+        os_status st = os_batch_plan_make(&g->plan, &g->feats[OS_SPLIT_TRAIN], (size_t)t->cfg->batch_size, 1,
+                                          t->cfg->bucket_by_length, mix(mix((uint64_t)t->cfg->seed, (uint64_t)gi), (uint64_t)g->pass));
+        if (st) return st;
+        g->pass++;
+        g->next = 0;
+    }
+    *idx = g->plan.order + g->plan.batch_start[g->next];
+    *B = (int)(g->plan.batch_start[g->next + 1] - g->plan.batch_start[g->next]);
+    g->next++;
+    return OS_OK;
+}
+
+// One forward/backward on one batch of group gi; adds to the logging window.
+static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out) {
+    os_runtime *rt = t->rt;
+    os_group_rt *g = &rt->groups[gi];
+    const size_t *idx;
+    int B;
+    os_status st = next_batch(t, gi, &idx, &B);
+    if (st) return st;
+    st = os_batch_collate(&g->batch, &g->feats[OS_SPLIT_TRAIN], idx, B, rt->pad_id, &g->bt[OS_SPLIT_TRAIN],
+                          rt->model.n_heads);
+    if (st) return st;
+    uint8_t *word_first = malloc((size_t)B * g->batch.T);
+    if (!word_first) return os_fail(OS_ERR_NOMEM, "out of memory");
+    os_runtime_word_first(g, OS_SPLIT_TRAIN, &g->batch, word_first);
+    os_batch_input in = {.ids = g->batch.ids, .type_ids = g->batch.types, .mask = g->batch.mask,
+                         .pair_pos = g->batch.pair_pos, .word_first = word_first, .B = B, .T = g->batch.T};
+    st = os_model_forward(&rt->model, &in, g->active, 1, seed);
+    if (!st) {
+        float losses[OS_MAX_TASKS];
+        int counts[OS_MAX_TASKS];
+        float total = os_model_loss(&rt->model, g->batch.labels, losses, counts);
+        for (int k = 0; k < g->n_tasks; k++) {
+            int h = rt->tasks[g->tasks[k]].head;
+            if (counts[h] > 0 && !isfinite(losses[h]))
+                st = os_fail(OS_ERR_NUMERIC, "step %ld: task '%s' has a non-finite loss (%g); lower the learning rate "
+                                             "or enable gradient clipping", t->step + 1, rt->tasks[g->tasks[k]].cfg->name, losses[h]);
+            if (counts[h] > 0) {
+                t->loss_sum[g->tasks[k]] += losses[h];
+                t->loss_n[g->tasks[k]]++;
+            }
+        }
+        if (!st) os_model_backward(&rt->model, t->frozen_below);
+        t->window_tokens += g->batch.n_tokens;
+        *total_out = total;
+    }
+    free(word_first);
+    return st;
+}
+
+// ---- checkpoints ------------------------------------------------------------------------------------
+
+static os_status save_model_dir(trainer *t, const char *dir) {
+    char *tmp = malloc(strlen(dir) + 8);
+    sprintf(tmp, "%s.tmp", dir);
+    os_remove_flat_dir(tmp);
+    os_status st = os_model_save(&t->rt->model, tmp, NULL);
+    if (!st) st = os_tokenizer_save(t->rt->tok, tmp);
+    if (!st) st = os_replace_dir(tmp, dir);
+    free(tmp);
+    return st;
+}
+
+static os_status save_optimizer(trainer *t, const char *path) {
+    const os_params *p = &t->rt->model.params;
+    os_st_entry *e = calloc((size_t)p->n * 2 + 1, sizeof *e);
+    char **names = calloc((size_t)p->n * 2 + 1, sizeof *names);
+    if (!e || !names) {
+        free(e);
+        free(names);
+        return os_fail(OS_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (int i = 0; i < p->n; i++) {
+        const os_param_entry *pe = &p->entries[i];
+        for (int k = 0; k < 2; k++) {
+            float *buf = k ? t->opt.v : t->opt.m;
+            if (!buf) continue;
+            names[n] = malloc(strlen(pe->name) + 16);
+            sprintf(names[n], "%s.%s", k ? "exp_avg_sq" : "exp_avg", pe->name);
+            e[n] = (os_st_entry){names[n], OS_DT_F32, buf + pe->offset, pe->ndim, pe->shape};
+            n++;
+        }
+    }
+    os_status st = os_st_write(path, e, n, NULL);
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    free(e);
+    return st;
+}
+
+static os_status save_checkpoint(trainer *t) {
+    char *tmp = malloc(strlen(t->dir_ckpt) + 8);
+    sprintf(tmp, "%s.tmp", t->dir_ckpt);
+    os_remove_flat_dir(tmp);
+    os_status st = os_model_save(&t->rt->model, tmp, NULL);
+    char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
+    if (!st) st = save_optimizer(t, opt_path);
+    if (!st) {
+        json_t *s = json_object(), *groups = json_array(), *rng = json_array();
+        json_object_set_new(s, "step", json_integer(t->step));
+        json_object_set_new(s, "optimizer_step", json_integer(t->opt.step));
+        for (int i = 0; i < 4; i++) {
+            char hex[24];
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)t->sampler.rng.s[i]);
+            json_array_append_new(rng, json_string(hex));
+        }
+        json_object_set_new(s, "sampler_rng", rng);
+        for (int g = 0; g < t->rt->n_groups; g++) {
+            json_t *go = json_object();
+            json_object_set_new(go, "pass", json_integer(t->rt->groups[g].pass));
+            json_object_set_new(go, "next", json_integer((json_int_t)t->rt->groups[g].next));
+            json_array_append_new(groups, go);
+        }
+        json_object_set_new(s, "groups", groups);
+        json_object_set_new(s, "best_score", json_real(t->best_score));
+        json_object_set_new(s, "best_step", json_integer(t->best_step));
+        json_object_set_new(s, "bad_evals", json_integer(t->bad_evals));
+        json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
+        json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
+        if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
+        char *text = json_dumps(s, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+        st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
+        free(text);
+        json_decref(s);
+    }
+    if (!st) st = os_replace_dir(tmp, t->dir_ckpt);
+    free(opt_path);
+    free(state_path);
+    free(tmp);
+    return st;
+}
+
+static os_status load_checkpoint(trainer *t) {
+    os_runtime *rt = t->rt;
+    char *model_path = os_path_join(t->dir_ckpt, "model.safetensors");
+    char *opt_path = os_path_join(t->dir_ckpt, "optimizer.safetensors");
+    char *state_path = os_path_join(t->dir_ckpt, "state.json");
+    os_safetensors ms = {0}, os_ = {0};
+    json_t *s = NULL;
+    os_status st = os_st_open(&ms, model_path);
+    if (!st) st = os_st_open(&os_, opt_path);
+    const os_params *p = &rt->model.params;
+    for (int i = 0; i < p->n && !st; i++) {
+        const os_param_entry *e = &p->entries[i];
+        st = os_st_read_f32(&ms, e->name, p->data + e->offset, e->shape, e->ndim);
+        char name[OS_PARAM_NAME_MAX + 16];
+        for (int k = 0; k < 2 && !st; k++) {
+            float *buf = k ? t->opt.v : t->opt.m;
+            if (!buf) continue;
+            snprintf(name, sizeof name, "%s.%s", k ? "exp_avg_sq" : "exp_avg", e->name);
+            st = os_st_read_f32(&os_, name, buf + e->offset, e->shape, e->ndim);
+        }
+    }
+    if (!st) {
+        json_error_t err;
+        s = json_load_file(state_path, 0, &err);
+        if (!s) st = os_fail(OS_ERR_INPUT, "%s:%d: %s", state_path, err.line, err.text);
+    }
+    if (!st) {
+        json_t *groups = json_object_get(s, "groups"), *rng = json_object_get(s, "sampler_rng");
+        if (json_array_size(groups) != (size_t)rt->n_groups || json_array_size(rng) != 4) {
+            st = os_fail(OS_ERR_INPUT, "%s: does not match this run's datasets", state_path);
+        } else {
+            t->step = (long)json_integer_value(json_object_get(s, "step"));
+            t->opt.step = (long)json_integer_value(json_object_get(s, "optimizer_step"));
+            for (int i = 0; i < 4; i++)
+                t->sampler.rng.s[i] = strtoull(json_string_value(json_array_get(rng, (size_t)i)), NULL, 16);
+            for (int g = 0; g < rt->n_groups && !st; g++) {
+                os_group_rt *gr = &rt->groups[g];
+                json_t *go = json_array_get(groups, (size_t)g);
+                long pass = (long)json_integer_value(json_object_get(go, "pass"));
+                gr->next = (size_t)json_integer_value(json_object_get(go, "next"));
+                gr->pass = 0;
+                if (pass > 0) {  // rebuild the plan of the pass in progress: plans are a function of the seed
+                    gr->pass = pass - 1;
+                    const size_t *idx;
+                    int B;
+                    size_t keep = gr->next;
+                    gr->next = (size_t)-1;
+                    st = next_batch(t, g, &idx, &B);
+                    gr->next = keep;
+                }
+            }
+            t->best_score = json_number_value(json_object_get(s, "best_score"));
+            t->best_step = (long)json_integer_value(json_object_get(s, "best_step"));
+            t->bad_evals = (long)json_integer_value(json_object_get(s, "bad_evals"));
+            t->skipped_steps = (long)json_integer_value(json_object_get(s, "skipped_steps"));
+            json_t *be = json_object_get(s, "best_eval");
+            if (be) t->best_eval = json_incref(be);
+            long bytes = (long)json_integer_value(json_object_get(s, "metrics_bytes"));
+            // Drop log lines written after the checkpoint: they will be written again.
+            if (t->metrics && ftruncate(fileno(t->metrics), bytes) == 0) fseek(t->metrics, bytes, SEEK_SET);
+        }
+    }
+    json_decref(s);
+    os_st_close(&ms);
+    os_st_close(&os_);
+    free(model_path);
+    free(opt_path);
+    free(state_path);
+    return st;
+}
+
+// ---- evaluation and selection -------------------------------------------------------------------------
+
+// The selection score of an evaluation: mean of the tasks' main metrics, one task's, or delta_m (percent).
+static double selection_score(const trainer *t, const double *main) {
+    const os_train_config *c = t->cfg;
+    const int n = t->rt->n_tasks;
+    if (!strcmp(c->early_metric, "mean")) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += main[i];
+        return s / n;
+    }
+    if (!strcmp(c->early_metric, "delta_m")) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            const os_task_cfg *tc = t->rt->tasks[i].cfg;
+            double base = json_number_value(json_object_get(c->baselines, tc->name));
+            double sign = strcmp(tc->metric, "mse") ? 1.0 : -1.0;
+            s += sign * (main[i] - base) / base;
+        }
+        return 100.0 * s / n;
+    }
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t->rt->tasks[i].cfg->name, c->early_metric)) return main[i];
+    return NAN;
+}
+
+static os_status evaluate(trainer *t, int *stop) {
+    os_runtime *rt = t->rt;
+    json_t *tasks = json_object();
+    double main[OS_MAX_TASKS];
+    os_status st = os_evaluate_all(rt, OS_SPLIT_DEV, tasks, main);
+    if (st) {
+        json_decref(tasks);
+        return st;
+    }
+    double score = selection_score(t, main);
+    int improved = !(score <= t->best_score) && isfinite(score);  // NaN never improves
+    json_t *ev = json_object();
+    json_object_set_new(ev, "event", json_string("eval"));
+    json_object_set_new(ev, "step", json_integer(t->step));
+    json_object_set_new(ev, "epoch", json_real((double)t->step / (double)t->epoch_steps));
+    json_object_set_new(ev, "score", json_real(score));
+    json_object_set_new(ev, "selection", json_string(t->cfg->early_metric));
+    json_object_set_new(ev, "best", json_boolean(improved));
+    json_object_set(ev, "dev", tasks);
+    log_event(t, ev);
+    if (!t->opts->quiet) {
+        fprintf(stderr, "%seval step %ld: %s %.4f", isatty(2) ? "\r\033[K" : "", t->step, t->cfg->early_metric, score);
+        for (int i = 0; i < rt->n_tasks; i++)
+            fprintf(stderr, " | %s %s %.4f", rt->tasks[i].cfg->name, rt->tasks[i].cfg->metric, main[i]);
+        fprintf(stderr, "%s\n", improved ? " (best)" : "");
+    }
+    if (improved) {
+        t->best_score = score;
+        t->best_step = t->step;
+        t->bad_evals = 0;
+        json_decref(t->best_eval);
+        t->best_eval = json_incref(tasks);
+        st = save_model_dir(t, t->dir_best);
+    } else {
+        t->bad_evals++;
+        if (t->cfg->patience > 0 && t->bad_evals >= t->cfg->patience) *stop = 1;
+    }
+    json_decref(tasks);
+    return st;
+}
+
+// ---- progress -----------------------------------------------------------------------------------------
+
+static void log_window(trainer *t, float lr, double grad_norm) {
+    os_runtime *rt = t->rt;
+    double elapsed = now() - t->window_start, tps = elapsed > 0 ? t->window_tokens / elapsed : 0;
+    json_t *ev = json_object(), *losses = json_object();
+    json_object_set_new(ev, "event", json_string("train"));
+    json_object_set_new(ev, "step", json_integer(t->step));
+    json_object_set_new(ev, "epoch", json_real((double)t->step / (double)t->epoch_steps));
+    json_object_set_new(ev, "lr", json_real(lr));
+    json_object_set_new(ev, "grad_norm", json_real(grad_norm));
+    json_object_set_new(ev, "tokens_per_s", json_real(tps));
+    for (int i = 0; i < rt->n_tasks; i++)
+        if (t->loss_n[i]) json_object_set_new(losses, rt->tasks[i].cfg->name, json_real(t->loss_sum[i] / t->loss_n[i]));
+    json_object_set_new(ev, "loss", losses);
+    if (!t->opts->quiet) {
+        double done = (double)t->step / t->total_steps, spent = now() - t->run_start;
+        double eta = done > 0 ? spent * (1 - done) / done : 0;
+        fprintf(stderr, "%sstep %ld/%ld epoch %.2f", isatty(2) ? "\r\033[K" : "", t->step, t->total_steps,
+                (double)t->step / t->epoch_steps);
+        for (int i = 0; i < rt->n_tasks; i++)
+            if (t->loss_n[i]) fprintf(stderr, " | %s %.4f", rt->tasks[i].cfg->name, t->loss_sum[i] / t->loss_n[i]);
+        fprintf(stderr, " | %.0f tok/s | ETA %ld:%02ld%s", tps, (long)eta / 60, (long)eta % 60, isatty(2) ? "" : "\n");
+        fflush(stderr);
+    }
+    log_event(t, ev);
+    memset(t->loss_sum, 0, sizeof t->loss_sum);
+    memset(t->loss_n, 0, sizeof t->loss_n);
+    t->window_tokens = 0;
+    t->window_steps = 0;
+    t->window_start = now();
+}
+
+static void print_table(const trainer *t) {
+    os_runtime *rt = t->rt;
+    printf("\n%-16s %-18s %10s\n", "task", "metric", "best dev");
+    for (int i = 0; i < rt->n_tasks; i++) {
+        const os_task_cfg *tc = rt->tasks[i].cfg;
+        json_t *m = json_object_get(json_object_get(t->best_eval, tc->name), tc->metric);
+        double v = m ? json_number_value(m) : NAN;
+        int pct = strcmp(tc->metric, "mse") != 0;
+        printf("%-16s %-18s %10.2f%s\n", tc->name, tc->metric, pct ? 100 * v : v, pct ? "" : " (mse)");
+    }
+    printf("selection (%s): %.4f at step %ld of %ld\n", t->cfg->early_metric, t->best_score, t->best_step, t->step);
+}
+
+static os_status write_summary(trainer *t) {
+    json_t *s = json_object();
+    json_object_set_new(s, "best_step", json_integer(t->best_step));
+    json_object_set_new(s, "steps", json_integer(t->step));
+    json_object_set_new(s, "epochs", json_real((double)t->step / (double)t->epoch_steps));
+    json_object_set_new(s, "epoch_steps", json_integer(t->epoch_steps));
+    json_object_set_new(s, "selection", json_string(t->cfg->early_metric));
+    json_object_set_new(s, "best_score", json_real(t->best_score));
+    json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
+    json_object_set_new(s, "seconds", json_real(now() - t->run_start));
+    json_object_set(s, "dev", t->best_eval ? t->best_eval : json_null());
+    char *text = json_dumps(s, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
+    char *path = os_path_join(t->opts->run_dir, "summary.json");
+    os_status st = os_write_file_atomic(path, text, strlen(text));
+    free(path);
+    free(text);
+    json_decref(s);
+    return st;
+}
+
+// ---- the loop -----------------------------------------------------------------------------------------
+
+os_status os_train(os_runtime *rt, const os_train_opts *o) {
+    trainer t = {0};
+    t.rt = rt;
+    t.cfg = rt->cfg;
+    t.opts = o;
+    const os_train_config *c = rt->cfg;
+    os_status st = os_mkdirs(o->run_dir);
+    if (st) return st;
+    t.dir_best = os_path_join(o->run_dir, "best");
+    t.dir_ckpt = os_path_join(o->run_dir, "checkpoint");
+    t.metrics_path = os_path_join(o->run_dir, "metrics.jsonl");
+    if (!o->resume) {
+        char *cfg_path = os_path_join(o->run_dir, "config.json");
+        char *text = json_dumps(c->root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        st = os_write_file_atomic(cfg_path, text, strlen(text));
+        free(text);
+        free(cfg_path);
+        if (st) goto done;
+    } else if (!os_path_exists(t.dir_ckpt)) {
+        st = os_fail(OS_ERR_INPUT, "%s: no checkpoint to resume from (run without --resume to start)", t.dir_ckpt);
+        goto done;
+    }
+    t.metrics = fopen(t.metrics_path, o->resume ? "r+" : "w");
+    if (t.metrics && o->resume) fseek(t.metrics, 0, SEEK_END);
+    if (!t.metrics) {
+        st = os_fail(OS_ERR_IO, "%s: cannot open for writing", t.metrics_path);
+        goto done;
+    }
+
+    // What an epoch means: the sum over datasets of their batches per pass, unless the config fixes it.
+    t.epoch_steps = c->epoch_steps;
+    if (!t.epoch_steps)
+        for (int g = 0; g < rt->n_groups; g++)
+            t.epoch_steps += (long)((rt->groups[g].feats[OS_SPLIT_TRAIN].n + c->batch_size - 1) / c->batch_size);
+    t.total_steps = c->max_steps > 0 ? c->max_steps : c->epochs * t.epoch_steps;
+    t.eval_every = c->eval_every > 0 ? c->eval_every : t.epoch_steps;
+    t.save_every = c->save_every > 0 ? c->save_every : t.eval_every;
+    os_schedule sched = c->schedule;
+    sched.total_steps = t.total_steps;
+    long ratio_warmup = (long)ceil(c->warmup_ratio * (double)t.total_steps);
+    if (ratio_warmup > sched.warmup_steps) sched.warmup_steps = ratio_warmup;
+    long stop_at = o->max_steps > 0 && o->max_steps < t.total_steps ? o->max_steps : t.total_steps;
+
+    setup_params(&t);
+    if ((st = os_optimizer_init(&t.opt, &c->opt, &rt->model.params))) goto done;
+    t.sampler.kind = c->sampling;
+    t.sampler.n_tasks = rt->n_groups;
+    t.sampler.temperature = c->temperature;
+    t.sampler.cap = c->cap;
+    t.sampler.total_epochs = (int)((t.total_steps + t.epoch_steps - 1) / t.epoch_steps);
+    for (int g = 0; g < rt->n_groups; g++) {
+        t.sampler.sizes[g] = (double)rt->groups[g].feats[OS_SPLIT_TRAIN].n;
+        for (int d = 0; d < c->n_datasets; d++)
+            if (!strcmp(c->datasets[d].name, rt->groups[g].name)) t.sampler.fixed[g] = c->fixed[d];
+    }
+    if ((st = os_sampler_validate(&t.sampler, c->file))) goto done;
+    os_rng_seed(&t.sampler.rng, mix((uint64_t)c->seed, 0x5a3b1eULL));
+    t.best_score = -INFINITY;
+    if (o->resume && (st = load_checkpoint(&t))) goto done;
+
+    {
+        double probs[OS_MAX_TASKS];
+        os_sampler_probs(&t.sampler, 0, probs);
+        fprintf(stderr, "training %ld steps (epoch = %ld steps: %s), batch %ld x %ld accumulation, sampling %s:",
+                t.total_steps, t.epoch_steps, c->epoch_steps ? "fixed in the config" : "one pass over every dataset",
+                c->batch_size, c->grad_accumulation, json_string_value(json_object_get(json_object_get(c->root, "sampling"), "strategy")));
+        for (int g = 0; g < rt->n_groups; g++) fprintf(stderr, " %s %.3f", rt->groups[g].name, probs[g]);
+        fprintf(stderr, "%s\n", o->resume ? " (resumed)" : "");
+    }
+    json_t *start = json_object();
+    json_object_set_new(start, "event", json_string(o->resume ? "resume" : "start"));
+    json_object_set_new(start, "step", json_integer(t.step));
+    json_object_set_new(start, "total_steps", json_integer(t.total_steps));
+    json_object_set_new(start, "epoch_steps", json_integer(t.epoch_steps));
+    json_object_set_new(start, "epoch_definition",
+                        json_string(c->epoch_steps ? "fixed steps" : "sum over datasets of ceil(train examples / batch)"));
+    log_event(&t, start);
+
+    t.run_start = t.window_start = now();
+    int stop = 0;
+    float lr = 0;
+    double grad_norm = 0;
+    while (!st && !stop && t.step < stop_at) {
+        int epoch = (int)(t.step / t.epoch_steps);
+        os_params_zero_grad(&rt->model.params);
+        for (long micro = 0; micro < c->grad_accumulation && !st; micro++) {
+            int gi = rt->n_groups > 1 ? os_sampler_next(&t.sampler, epoch) : 0;
+            float total;
+            st = micro_step(&t, gi, mix(mix((uint64_t)c->seed, (uint64_t)t.step), (uint64_t)micro), &total);
+        }
+        if (st) break;
+        os_params *p = &rt->model.params;
+        if (c->grad_accumulation > 1) {
+            const float inv = 1.0f / (float)c->grad_accumulation;
+            for (size_t i = 0; i < p->total; i++) p->grad[i] *= inv;
+        }
+        grad_norm = os_params_grad_norm(p);
+        if (!isfinite(grad_norm)) {
+            st = os_fail(OS_ERR_NUMERIC, "step %ld: the gradient is not finite; lower the learning rate", t.step + 1);
+            break;
+        }
+        if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) {  // torch clip_grad_norm_: coef = max/(norm+1e-6)
+            const float coef = (float)(c->max_grad_norm / (grad_norm + 1e-6));
+            for (size_t i = 0; i < p->total; i++) p->grad[i] *= coef;
+        }
+        lr = c->opt.lr * os_schedule_factor(&sched, t.step);
+        os_optimizer_step(&t.opt, p, lr);
+        t.step++;
+        t.window_steps++;
+        if (t.step % c->log_every == 0) log_window(&t, lr, grad_norm);
+        if (t.step % t.eval_every == 0 || t.step == stop_at) st = evaluate(&t, &stop);
+        if (!st && (t.step % t.save_every == 0 || t.step == stop_at || stop)) st = save_checkpoint(&t);
+    }
+    if (!st) {
+        if (t.window_steps) log_window(&t, lr, grad_norm);
+        json_t *end = json_object();
+        json_object_set_new(end, "event", json_string(stop ? "early_stop" : "end"));
+        json_object_set_new(end, "step", json_integer(t.step));
+        json_object_set_new(end, "best_step", json_integer(t.best_step));
+        log_event(&t, end);
+        if (!o->quiet && isatty(2)) fprintf(stderr, "\n");
+        if (stop) fprintf(stderr, "early stop: no improvement in %ld evaluations\n", c->patience);
+        st = write_summary(&t);
+        print_table(&t);
+    }
+done:
+    if (t.metrics) fclose(t.metrics);
+    os_optimizer_free(&t.opt);
+    json_decref(t.best_eval);
+    free(t.dir_best);
+    free(t.dir_ckpt);
+    free(t.metrics_path);
+    return st;
+}
