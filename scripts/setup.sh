@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libopenblas-dev libutf8proc-dev libjansson-dev
+  libopenblas-dev libopenblas-openmp-dev libutf8proc-dev libjansson-dev
   python3-torch python3-numpy   # PyTorch reference tests (parity goldens)
 )
 

@@ -129,8 +129,23 @@ static os_status read_one(const os_cfg_ctx *c, const json_t *spec, const char *f
         os_semeval_opts o = {0};
         TRY(os_cfg_string(c, spec, "field", "label", &o.field));
         st = os_read_semeval(path, &o, out);
+    } else if (!strcmp(format, "brown")) {
+        static const char *const keys[] = {"format", "train", "dev", "dev_fraction", "stratify", "train_limit",
+                                           "dev_limit", "tag_field", "genre_field", "tags", "max_files", NULL};
+        TRY(os_cfg_check_keys(c, spec, keys));
+        os_brown_opts o = {0};
+        const char *tags;
+        long max_files;
+        TRY(os_cfg_string(c, spec, "tag_field", NULL, &o.tag_field));
+        TRY(os_cfg_string(c, spec, "genre_field", NULL, &o.genre_field));
+        TRY(os_cfg_string(c, spec, "tags", "base", &tags));
+        if (strcmp(tags, "base") && strcmp(tags, "full")) return os_cfg_error(c, "tags", "must be base or full");
+        o.full_tags = !strcmp(tags, "full");
+        TRY(os_cfg_int(c, spec, "max_files", 0, 0, 100000, &max_files));
+        o.max_files = (int)max_files;
+        st = os_read_brown(path, &o, out);
     } else {
-        return os_cfg_error(c, "format", "must be conll, tsv, csv, jsonl or semeval, got '%s'", format);
+        return os_cfg_error(c, "format", "must be conll, tsv, csv, jsonl, semeval or brown, got '%s'", format);
     }
     return st;
 }
@@ -160,7 +175,7 @@ os_status os_data_load(const json_t *spec, const char *file, const char *path, u
     double frac;
     long train_limit, dev_limit;
     TRY(os_cfg_string(&c, spec, "format", NULL, &format));
-    if (!format) return os_cfg_error(&c, "format", "is required (conll, tsv, csv, jsonl or semeval)");
+    if (!format) return os_cfg_error(&c, "format", "is required (conll, tsv, csv, jsonl, semeval or brown)");
     TRY(os_cfg_string(&c, spec, "train", NULL, &train_path));
     if (!train_path) return os_cfg_error(&c, "train", "is required (the training file)");
     TRY(os_cfg_string(&c, spec, "dev", NULL, &dev_path));
