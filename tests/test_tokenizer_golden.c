@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "test_tokenizer_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "util/fileio.h"
@@ -79,14 +80,6 @@ static uint64_t ids_hash(const os_encoding *e) {
     return f.h;
 }
 
-static char *path2(const char *dir, const char *name) {
-    static char buf[2][4096];
-    static int k;
-    k ^= 1;
-    int r = snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    if (r < 0 || (size_t)r >= sizeof buf[k]) buf[k][0] = 0;  // too long: reads as a missing file
-    return buf[k];
-}
 
 static int ints_equal(const int32_t *a, int32_t n, json_t *arr) {
     if (!json_is_array(arr) || (int32_t)json_array_size(arr) != n) return 0;
@@ -155,8 +148,8 @@ static int split_lines(char *data, size_t len, char ***lines, size_t **lens) {
 static void test_adversarial(void) {
     char *cases, *gold;
     size_t clen, glen;
-    CHECK(os_read_file(path2(golden_dir, "adversarial.txt"), &cases, &clen) == OS_OK);
-    CHECK(os_read_file(path2(golden_dir, "adversarial.golden.jsonl"), &gold, &glen) == OS_OK);
+    CHECK(os_read_file(tt_path(golden_dir, "adversarial.txt"), &cases, &clen) == OS_OK);
+    CHECK(os_read_file(tt_path(golden_dir, "adversarial.golden.jsonl"), &gold, &glen) == OS_OK);
     char **cl, **gl;
     size_t *cll, *gll;
     int nc = split_lines(cases, clen, &cl, &cll), ng = split_lines(gold, glen, &gl, &gll);
@@ -218,7 +211,7 @@ static void check_full(const os_encoding *e, json_t *rust, int32_t *const *maps,
 static void test_features(void) {
     char *gold;
     size_t glen;
-    CHECK(os_read_file(path2(golden_dir, "features.golden.jsonl"), &gold, &glen) == OS_OK);
+    CHECK(os_read_file(tt_path(golden_dir, "features.golden.jsonl"), &gold, &glen) == OS_OK);
     char **gl;
     size_t *gll;
     int ng = split_lines(gold, glen, &gl, &gll), counts[3] = {0, 0, 0};
@@ -356,7 +349,7 @@ static void test_corpus(const char *name, const char *const *files, int conll) {
     corpus_text *texts = malloc(sizeof *texts * 1024);
     int n = 0, cap = 1024;
     for (int f = 0; files[f]; f++) {
-        if (!add_file_texts(path2(data_dir, files[f]), conll, &texts, &n, &cap)) {
+        if (!add_file_texts(tt_path(data_dir, files[f]), conll, &texts, &n, &cap)) {
             printf("SKIP corpus %s: %s not readable (set ONESTONE_DATA to the shared data folder)\n", name, files[f]);
             for (int i = 0; i < n; i++) free(texts[i].text);
             free(texts);
@@ -365,7 +358,7 @@ static void test_corpus(const char *name, const char *const *files, int conll) {
     }
     char *gold;
     size_t glen;
-    CHECK(os_read_file(path2(golden_dir, name), &gold, &glen) == OS_OK);
+    CHECK(os_read_file(tt_path(golden_dir, name), &gold, &glen) == OS_OK);
     char **gl;
     size_t *gll;
     int ng = split_lines(gold, glen, &gl, &gll), g0 = ng > 0 && gl[0][0] == '#';
@@ -453,12 +446,8 @@ static void test_corpora(void) {
 
 int main(void) {
     const char *src = getenv("ONESTONE_SRC");
-    const char *data = getenv("ONESTONE_DATA");
     if (!src || !*src) src = ".";
-    if (data && *data)
-        snprintf(data_dir, sizeof data_dir, "%s", data);
-    else
-        snprintf(data_dir, sizeof data_dir, "%s/../shared/data", src);
+    snprintf(data_dir, sizeof data_dir, "%s", tt_data_path("."));
     snprintf(golden_dir, sizeof golden_dir, "%s/tests/data/tokenizer", src);
     char vocab[4200];
     snprintf(vocab, sizeof vocab, "%s/vocab/bert-base-uncased/vocab.txt", data_dir);

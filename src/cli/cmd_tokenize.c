@@ -139,7 +139,7 @@ static void print_encoding(const os_tokenizer *t, const opts *o, const os_encodi
 // Encodes one line as the options say; texts/lens get the pieces of text offsets refer to (words or pair halves).
 static os_status encode_line(const os_tokenizer *t, const opts *o, char *line, size_t len, os_encoding *e,
                              const char ***texts, size_t **lens, int32_t *cap) {
-    int32_t n = 1;
+    int32_t n = o->pairs ? 2 : 1;
     if (o->words)
         for (size_t i = 0; i < len; i++) n += line[i] == ' ';
     if (n > *cap) {

@@ -16,6 +16,7 @@ int cli_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 #endif

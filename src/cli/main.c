@@ -9,6 +9,7 @@ static const os_command commands[] = {
     {"train", "train one shared encoder on several tasks from a JSON config", cmd_train},
     {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
+    {"vocab", "train a WordPiece vocabulary from raw text files (vocab train)", cmd_vocab},
     {"version", "print the version", cmd_version},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
