@@ -2,7 +2,7 @@
 # Tokenizer throughput, onestone vs transformers.js in the same run, single thread, on SST-2 + WikiText-2 text
 # (one text per line; encode time only, input already in memory). Prints both figures and the ratio.
 #   scripts/bench_tokenizer.sh [BUILD_DIR]     (default build; needs node and the reference install:
-#   npm install --ignore-scripts --prefix build/node-ref @huggingface/transformers tokenizers)
+#   npm install --ignore-scripts --prefix build-node-ref @huggingface/transformers@4.3.2 tokenizers@0.23.2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}

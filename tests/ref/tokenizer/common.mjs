@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 export const dataDir = process.env.ONESTONE_DATA || path.resolve(repoRoot, '../shared/data');
-// npm install --ignore-scripts --prefix build/node-ref @huggingface/transformers tokenizers
-export const nodeRef = process.env.ONESTONE_NODE_REF || path.join(repoRoot, 'build/node-ref');
+// npm install --ignore-scripts --prefix build-node-ref @huggingface/transformers@4.3.2 tokenizers@0.23.2
+export const nodeRef = process.env.ONESTONE_NODE_REF || path.join(repoRoot, 'build-node-ref');
 export const goldenDir = path.join(repoRoot, 'tests/data/tokenizer');
 
 // The tokenizer.json HF ships for bert-base-uncased, rebuilt around a vocab.txt (ids = line numbers).

@@ -1,5 +1,5 @@
 // Regenerates tests/data/tokenizer/ from the reference implementations (see docs/tokenizer.md):
-//   npm install --ignore-scripts --prefix build/node-ref @huggingface/transformers tokenizers
+//   npm install --ignore-scripts --prefix build-node-ref @huggingface/transformers@4.3.2 tokenizers@0.23.2
 //   node tests/ref/tokenizer/make_goldens.mjs
 // transformers.js gives the ids (the reference); HF tokenizers' Rust core (npm "tokenizers") gives offsets,
 // word ids, pairs, truncation and padding, used wherever its ids agree with transformers.js.
