@@ -1,0 +1,257 @@
+// End-to-end training through the CLI on small synthetic data that a tiny model must learn: every task type
+// (classification, text pairs via multi-input datasets, NER with CRF, relations from entity markers,
+// regression, multi-label), single-input partial labels, exact resume, and bad-config errors.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "util/fileio.h"
+#include "util/rng.h"
+#include <jansson.h>
+
+static char dir[512];
+static const char *bin;
+
+static const char *const words[] = {"the", "a", "movie", "film", "is", "was", "very", "and", "of", "in", "city",
+                                     "visited", "met", "near", "causes", "contains", "from", "big", "small"};
+static const char *const names[] = {"alice", "bob", "carol"};
+static const char *const places[] = {"paris", "rome", "oslo"};
+static const char *const positive[] = {"good", "great"};
+static const char *const negative[] = {"bad", "awful"};
+
+static void write_vocab(void) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n.\n");
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) fprintf(f, "%s\n", words[i]);
+    for (int i = 0; i < 3; i++) fprintf(f, "%s\n%s\n", names[i], places[i]);
+    for (int i = 0; i < 2; i++) fprintf(f, "%s\n%s\n", positive[i], negative[i]);
+    fclose(f);
+}
+
+static const char *pick(os_rng *r, const char *const *a, int n) { return a[os_rng_below(r, (uint64_t)n)]; }
+
+// Sentiment (TSV), NER (CoNLL, IOB1), relations (SemEval format) and a JSONL dataset whose rows carry a
+// regression score, a multi-label set, and (sometimes) a class: single-input data with partial labels.
+static void write_data(void) {
+    os_rng r;
+    os_rng_seed(&r, 3);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/sent.tsv", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "sentence\tlabel\n");
+    for (int i = 0; i < 300; i++) {
+        int pos = (int)os_rng_below(&r, 2);
+        fprintf(f, "%s %s %s %s %s\t%s\n", pick(&r, words, 4), pick(&r, words + 2, 2), pick(&r, words + 4, 2),
+                pos ? pick(&r, positive, 2) : pick(&r, negative, 2), pick(&r, words, 19), pos ? "positive" : "negative");
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/ner.conll", dir);
+    f = fopen(path, "w");
+    fprintf(f, "-DOCSTART- -X- -X- O\n\n");
+    for (int i = 0; i < 300; i++) {
+        int n = 3 + (int)os_rng_below(&r, 5);
+        for (int k = 0; k < n; k++) {
+            int kind = (int)os_rng_below(&r, 4);
+            if (kind == 0) fprintf(f, "%s NNP B-NP I-PER\n", pick(&r, names, 3));
+            else if (kind == 1) fprintf(f, "%s NNP B-NP I-LOC\n", pick(&r, places, 3));
+            else fprintf(f, "%s DT B-NP O\n", pick(&r, words, 19));
+        }
+        fprintf(f, ". . O O\n\n");
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/rel.txt", dir);
+    f = fopen(path, "w");
+    for (int i = 0; i < 300; i++) {
+        int kind = (int)os_rng_below(&r, 3), flip = (int)os_rng_below(&r, 2);
+        const char *verb = kind == 0 ? "causes" : kind == 1 ? "contains" : "near";
+        const char *a = pick(&r, words + 10, 1), *b = pick(&r, places, 3);
+        const char *label = kind == 2   ? "Other"
+                            : kind == 0 ? (flip ? "Cause-Effect(e2,e1)" : "Cause-Effect(e1,e2)")
+                                        : (flip ? "Content-Container(e2,e1)" : "Content-Container(e1,e2)");
+        if (flip)
+            fprintf(f, "%d\t\"the <e1>%s</e1> %s the <e2>%s</e2> .\"\n%s\nComment:\n\n", i + 1, b, verb, a, label);
+        else
+            fprintf(f, "%d\t\"the <e1>%s</e1> %s the <e2>%s</e2> .\"\n%s\nComment:\n\n", i + 1, a, verb, b, label);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/multi.jsonl", dir);
+    f = fopen(path, "w");
+    for (int i = 0; i < 300; i++) {
+        int n_pos = (int)os_rng_below(&r, 3), has_name = (int)os_rng_below(&r, 2), has_place = (int)os_rng_below(&r, 2);
+        char text[256] = "the movie";
+        for (int k = 0; k < n_pos; k++) strcat(text, " good");
+        if (has_name) strcat(text, " alice");
+        if (has_place) strcat(text, " paris");
+        strcat(text, " .");
+        fprintf(f, "{\"text\": \"%s\", \"score\": %d, \"tags\": [%s%s%s]", text, n_pos, has_name ? "\"person\"" : "",
+                has_name && has_place ? ", " : "", has_place ? "\"place\"" : "");
+        if (i % 3) fprintf(f, ", \"long\": \"%s\"", n_pos >= 1 ? "yes" : "no");  // partial labels
+        fprintf(f, "}\n");
+    }
+    fclose(f);
+}
+
+static void write_config(void) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "{\"seed\": 1,\n"
+            " \"model\": {\"vocab\": \"%s/vocab.txt\", \"max_seq_length\": 24,\n"
+            "   \"encoder\": {\"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,\n"
+            "                \"intermediate_size\": 64, \"max_position_embeddings\": 32}},\n"
+            " \"datasets\": {\"multi\": {\"format\": \"jsonl\", \"train\": \"%s/multi.jsonl\", \"dev_fraction\": 0.2,\n"
+            "     \"labels\": {\"score\": {\"kind\": \"number\"}, \"long\": {\"kind\": \"class\"}}}},\n"
+            " \"tasks\": [\n"
+            "  {\"name\": \"sentiment\", \"type\": \"sequence_classification\",\n"
+            "   \"data\": {\"format\": \"tsv\", \"train\": \"%s/sent.tsv\", \"dev_fraction\": 0.2}},\n"
+            "  {\"name\": \"ner\", \"type\": \"token_classification\", \"scheme\": \"iob1\", \"crf\": true,\n"
+            "   \"data\": {\"format\": \"conll\", \"train\": \"%s/ner.conll\", \"tag_columns\": {\"label\": 3}}},\n"
+            "  {\"name\": \"relation\", \"type\": \"relation_classification\",\n"
+            "   \"data\": {\"format\": \"semeval\", \"train\": \"%s/rel.txt\"}},\n"
+            "  {\"name\": \"score\", \"type\": \"regression\", \"dataset\": \"multi\", \"field\": \"score\"},\n"
+            "  {\"name\": \"tags\", \"type\": \"multi_label_classification\", \"field\": \"tags\",\n"
+            "   \"data\": {\"format\": \"jsonl\", \"train\": \"%s/multi.jsonl\", \"labels\": {\"tags\": {\"kind\": \"multi\"}}}},\n"
+            "  {\"name\": \"long\", \"type\": \"sequence_classification\", \"dataset\": \"multi\", \"field\": \"long\"}\n"
+            " ],\n"
+            " \"sampling\": {\"strategy\": \"uniform\"},\n"
+            " \"training\": {\"batch_size\": 16, \"epochs\": 60, \"eval_every\": 405, \"log_every\": 1000},\n"
+            " \"optimizer\": {\"type\": \"adamw\", \"lr\": 0.003},\n"
+            " \"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.05}}\n",
+            dir, dir, dir, dir, dir, dir);
+    fclose(f);
+}
+
+static int run(const char *args) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s > %s/out.txt 2> %s/err.txt", bin, args, dir, dir);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static char *read_text(const char *name) {
+    char path[1200], *data = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (os_read_file(path, &data, &len)) return strdup("");
+    return data;
+}
+
+static double dev_score(json_t *summary, const char *task, const char *metric) {
+    return json_number_value(json_object_get(json_object_get(json_object_get(summary, "dev"), task), metric));
+}
+
+static void test_every_task_type_learns(void) {
+    char args[4096];
+    snprintf(args, sizeof args, "train %s/config.json --out %s/run --quiet", dir, dir);
+    int rc = run(args);
+    char *err = read_text("err.txt");
+    CHECK_MSG(rc == 0, "train exited %d: %s", rc, err);
+    free(err);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/run/summary.json", dir);
+    json_error_t je;
+    json_t *s = json_load_file(path, 0, &je);
+    CHECK_MSG(s != NULL, "summary.json: %s", je.text);
+    if (!s) return;
+    printf("  sentiment acc %.3f, ner F1 %.3f, relation semeval F1 %.3f, score pearson %.3f, tags micro F1 %.3f, "
+           "long acc %.3f\n", dev_score(s, "sentiment", "accuracy"), dev_score(s, "ner", "entity_f1"),
+           dev_score(s, "relation", "semeval_f1"), dev_score(s, "score", "pearson"), dev_score(s, "tags", "micro_f1"),
+           dev_score(s, "long", "accuracy"));
+    CHECK(dev_score(s, "sentiment", "accuracy") > 0.9);
+    CHECK(dev_score(s, "ner", "entity_f1") > 0.9);
+    CHECK(dev_score(s, "relation", "semeval_f1") > 0.8);
+    CHECK(dev_score(s, "score", "pearson") > 0.8);
+    CHECK(dev_score(s, "tags", "micro_f1") > 0.9);
+    CHECK(dev_score(s, "long", "accuracy") > 0.9);
+    json_decref(s);
+    // The run directory's model predicts every task in one pass.
+    snprintf(args, sizeof args, "predict %s/run/best < %s/sent.tsv", dir, dir);
+    CHECK(run(args) == 0);
+    char *out = read_text("out.txt");
+    CHECK(strstr(out, "\"sentiment\"") && strstr(out, "\"ner\"") && strstr(out, "\"tags\""));
+    free(out);
+    char *metrics = read_text("run/metrics.jsonl");
+    CHECK(strstr(metrics, "\"event\":\"eval\"") && strstr(metrics, "\"epoch_definition\""));
+    free(metrics);
+}
+
+static int same_file(const char *a, const char *b) {
+    char *x = read_text(a), *y = read_text(b);
+    int same = *x && !strcmp(x, y);
+    size_t lx, ly;
+    char pa[1200], pb[1200], *dx, *dy;
+    snprintf(pa, sizeof pa, "%s/%s", dir, a);
+    snprintf(pb, sizeof pb, "%s/%s", dir, b);
+    if (!os_read_file(pa, &dx, &lx) && !os_read_file(pb, &dy, &ly)) {
+        same = lx == ly && lx > 0 && !memcmp(dx, dy, lx);
+        free(dx);
+        free(dy);
+    }
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_resume_is_exact(void) {
+    char args[4096];
+    snprintf(args, sizeof args, "train %s/config.json --out %s/full --set training.epochs=2 --quiet", dir, dir);
+    CHECK(run(args) == 0);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/part --set training.epochs=2 --max-steps 37 --quiet", dir, dir);
+    CHECK(run(args) == 0);
+    snprintf(args, sizeof args, "train --resume --out %s/part --quiet", dir);
+    CHECK(run(args) == 0);
+    CHECK_MSG(same_file("full/checkpoint/model.safetensors", "part/checkpoint/model.safetensors"),
+              "resumed parameters differ from an uninterrupted run");
+    CHECK(same_file("full/checkpoint/optimizer.safetensors", "part/checkpoint/optimizer.safetensors"));
+}
+
+// The error is the last line on stderr (progress lines about loaded data may come before it).
+static void expect_error(const char *args, int code, const char *needle) {
+    int rc = run(args);
+    char *err = read_text("err.txt");
+    size_t n = strlen(err);
+    while (n && err[n - 1] == '\n') err[--n] = '\0';
+    const char *last = strrchr(err, '\n') ? strrchr(err, '\n') + 1 : err;
+    CHECK_MSG(rc == code, "'%s' exited %d, expected %d: %s", args, rc, code, last);
+    CHECK_MSG(strstr(last, needle) != NULL, "'%s': message lacks '%s': %s", args, needle, last);
+    CHECK_MSG(!strncmp(last, "onestone train: ", 16), "'%s': not a onestone error line: %s", args, last);
+    free(err);
+}
+
+static void test_bad_configs(void) {
+    char args[4096];
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.bach_size=3", dir, dir);
+    expect_error(args, 3, "training.bach_size");
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.batch_size=zero", dir, dir);
+    expect_error(args, 3, "training.batch_size");
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.ner.type=ner", dir, dir);
+    expect_error(args, 3, "tasks[1].type");
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.sentiment.data.train=/nonexistent.tsv", dir, dir);
+    expect_error(args, 4, "/nonexistent.tsv");
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.score.field=nofield", dir, dir);
+    expect_error(args, 3, "nofield");
+    snprintf(args, sizeof args, "train %s/missing.json --out %s/bad", dir, dir);
+    expect_error(args, 4, "missing.json");
+    snprintf(args, sizeof args, "train --out %s/bad", dir);
+    expect_error(args, 2, "CONFIG.json");
+}
+
+int main(void) {
+    bin = getenv("ONESTONE_BIN");
+    snprintf(dir, sizeof dir, "%s/train", th_tmpdir());
+    os_mkdirs(dir);
+    if (!bin) {
+        fprintf(stderr, "ONESTONE_BIN not set\n");
+        return 1;
+    }
+    write_vocab();
+    write_data();
+    write_config();
+    RUN(test_every_task_type_learns);
+    RUN(test_resume_is_exact);
+    RUN(test_bad_configs);
+    return th_finish();
+}
