@@ -416,7 +416,7 @@ static void test_corpus(const char *name, const char *const *files, int conll) {
     CHECK_MSG(exact == checked, "%s: %d of %d texts differ from transformers.js", name, checked - exact, checked);
     CHECK_MSG(off_exact == off_checked, "%s: %d offsets/word-id records differ", name, off_checked - off_exact);
     CHECK_MSG(w_exact == w_checked, "%s: %d pre-split word records differ", name, w_checked - w_exact);
-    printf("corpus %s: %d/%d texts exact ids vs transformers.js%s", name + 7, exact, checked,
+    printf("corpus %.*s: %d/%d texts exact ids vs transformers.js%s", (int)strlen(name) - 11, name + 7, exact, checked,
            stride > 1 ? " (every 9th text: sanitizer build)" : "");
     if (off_checked) printf("; offsets+word ids vs HF tokenizers %d/%d", off_exact, off_checked);
     if (w_checked) printf("; pre-split words %d/%d", w_exact, w_checked);

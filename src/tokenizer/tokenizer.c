@@ -9,14 +9,14 @@
 
 // A cache of WordPiece results for short words, per encoding (so per thread): WordPiece is a pure function of
 // the normalised word, and text is Zipfian, so most words are found here without a vocabulary probe.
-#define WCACHE_SLOTS 4096
-#define WCACHE_BYTES 22
+#define WCACHE_SLOTS 4096  // = 1 << 12 (the index takes the hash's top 12 bits)
+#define WCACHE_BYTES 24
 #define WCACHE_PIECES 6
 typedef struct {
-    uint8_t len;  // key length in bytes; 0 = empty slot
-    uint8_t n;    // pieces
-    char key[WCACHE_BYTES];
-    uint8_t ends[WCACHE_PIECES];  // end (exclusive character index) of each piece
+    uint64_t key[WCACHE_BYTES / 8];  // the word's bytes, zero-padded: compared as three words
+    uint8_t len;                     // key length in bytes; 0 = empty slot
+    uint8_t n;                       // pieces
+    uint8_t ends[WCACHE_PIECES];     // end (exclusive character index) of each piece
     int32_t ids[WCACHE_PIECES];
 } wcache_slot;
 
@@ -91,11 +91,14 @@ static os_status on_word(void *ctx, const os_word *w) {
     if (w->nchars > t->max_chars) return os_pieces_push(c->out, t->unk_id, w->start, w->end, word);
     wcache_slot *slot = NULL;
     int32_t n, *ids = s->ids, *ends = s->ends;
+    uint64_t key[WCACHE_BYTES / 8] = {0, 0, 0};
     if (w->nbytes <= WCACHE_BYTES && s->cache) {
-        uint32_t h = os_vocab_hash(w->bytes, (size_t)w->nbytes);
-        slot = &s->cache[(h ^ (h >> 15)) & (WCACHE_SLOTS - 1)];
+        memcpy(key, w->bytes, (size_t)w->nbytes);
+        uint64_t h = (key[0] * 0x9E3779B97F4A7C15ull) ^ (key[1] * 0xC2B2AE3D27D4EB4Full) ^
+                     (key[2] * 0x165667B19E3779F9ull) ^ (uint64_t)w->nbytes;
+        slot = &s->cache[(h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull >> (64 - 12)];
     }
-    if (slot && slot->len == w->nbytes && !memcmp(slot->key, w->bytes, (size_t)w->nbytes)) {
+    if (slot && slot->len == w->nbytes && slot->key[0] == key[0] && slot->key[1] == key[1] && slot->key[2] == key[2]) {
         n = slot->n;
         for (int32_t k = 0; k < n; k++) {
             ids[k] = slot->ids[k];
@@ -104,9 +107,9 @@ static os_status on_word(void *ctx, const os_word *w) {
     } else {
         n = os_wordpiece_match(&t->vocab, t->unk_id, w, ids, ends);
         if (slot && n <= WCACHE_PIECES) {
+            memcpy(slot->key, key, sizeof key);
             slot->len = (uint8_t)w->nbytes;
             slot->n = (uint8_t)n;
-            memcpy(slot->key, w->bytes, (size_t)w->nbytes);
             for (int32_t k = 0; k < n; k++) {
                 slot->ids[k] = ids[k];
                 slot->ends[k] = (uint8_t)ends[k];
