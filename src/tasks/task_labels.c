@@ -10,6 +10,11 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 int os_label_vocab_find(const os_label_vocab *v, const char *name) {
     if (!name) return -1;
+    if (v->unsorted) {
+        for (int i = 0; i < v->num_labels; i++)
+            if (!strcmp(v->names[i], name)) return i;
+        return -1;
+    }
     char *const *hit = bsearch(&name, v->names, (size_t)v->num_labels, sizeof(char *), cmp_str);
     return hit ? (int)(hit - v->names) : -1;
 }
@@ -60,8 +65,19 @@ static os_status add_name(os_label_vocab *v, const char *name, size_t *cap) {
     return OS_OK;
 }
 
-os_status os_label_vocab_build(os_label_vocab *v, const os_task_cfg *t, const os_dataset *train, int field) {
+os_status os_label_vocab_build(os_label_vocab *v, const os_task_cfg *t, const os_dataset *train, int field,
+                               const char *const *fixed, int n_fixed) {
     memset(v, 0, sizeof *v);
+    if (fixed && t->type != OS_TT_REGRESSION) {
+        v->entity_tags = t->type == OS_TT_TOKEN && strcmp(t->scheme, "none") != 0;
+        v->convert_iob1 = t->type == OS_TT_TOKEN && !strcmp(t->scheme, "iob1");
+        v->unsorted = 1;
+        v->num_labels = n_fixed;
+        v->names = calloc((size_t)n_fixed + 1, sizeof(char *));
+        if (!v->names) return os_fail(OS_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < n_fixed; i++) v->names[i] = strdup(fixed[i]);
+        return OS_OK;
+    }
     if (t->type == OS_TT_REGRESSION) {
         v->num_labels = 1;
         v->names = calloc(1, sizeof(char *));

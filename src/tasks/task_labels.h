@@ -12,6 +12,7 @@ typedef struct {
     char **names;      // (num_labels) owned, sorted (classes) / as collected (tags, sorted)
     int entity_tags;   // token task whose tags encode entities (scheme iob1/bio/bioes): entity-level F1
     int convert_iob1;  // data in IOB1, converted to BIO
+    int unsorted;      // names in a given order (a trained model's), looked up linearly
 } os_label_vocab;
 
 typedef struct {
@@ -26,8 +27,10 @@ typedef struct {
     size_t first_unknown_line;
 } os_task_labels;
 
-// Builds the vocabulary of task `t` from field `field` of its training data.
-os_status os_label_vocab_build(os_label_vocab *v, const os_task_cfg *t, const os_dataset *train, int field);
+// Builds the vocabulary of task `t` from field `field` of its training data; with `fixed` (n_fixed names, may
+// be NULL), the vocabulary is exactly those names in that order (a trained model's labels).
+os_status os_label_vocab_build(os_label_vocab *v, const os_task_cfg *t, const os_dataset *train, int field,
+                               const char *const *fixed, int n_fixed);
 void os_label_vocab_free(os_label_vocab *v);
 // Index of `name` in the vocabulary, or -1.
 int os_label_vocab_find(const os_label_vocab *v, const char *name);

@@ -191,7 +191,14 @@ os_status os_data_load(const json_t *spec, const char *file, const char *path, u
         os_dataset_free(all);
         return os_fail(OS_ERR_INPUT, "%s: no examples (%s.train)", train_path, path);
     }
-    if (dev_path) {
+    if (dev_path && !strcmp(dev_path, train_path)) {  // evaluation: one file serves both splits
+        *train = all;
+        size_t *idx = malloc(all->n * sizeof *idx);
+        if (!idx) st = os_fail(OS_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; idx && i < all->n; i++) idx[i] = i;
+        if (!st) st = os_dataset_subset(all, idx, all->n, dev);
+        free(idx);
+    } else if (dev_path) {
         *train = all;
         st = read_one(&c, spec, format, dev_path, dev);
     } else {

@@ -63,13 +63,10 @@ static int copy_matching(os_model *to, const os_model *from) {
 static os_status build_model(os_runtime *rt, FILE *log) {
     os_train_config *cfg = rt->cfg;
     os_bert_config enc = cfg->encoder;
-    os_model init = {0};
-    int have_init = 0;
-    if (cfg->init) {
-        os_status st = os_model_load(&init, cfg->init);
-        if (st) return st;
-        have_init = 1;
-        enc = init.cfg;  // the encoder's shape comes from the checkpoint
+    const os_model *init = rt->init_model;
+    int have_init = init != NULL;
+    if (have_init) {
+        enc = init->cfg;  // the encoder's shape comes from the checkpoint
         enc.hidden_dropout_prob = cfg->encoder.hidden_dropout_prob;
         enc.attention_probs_dropout_prob = cfg->encoder.attention_probs_dropout_prob;
     }
@@ -94,11 +91,10 @@ static os_status build_model(os_runtime *rt, FILE *log) {
     if (!st) {
         os_model_init_weights(&rt->model, (uint64_t)cfg->seed);
         if (have_init) {
-            int n = copy_matching(&rt->model, &init);
+            int n = copy_matching(&rt->model, init);
             if (log) fprintf(log, "init: %d of %d tensors loaded from %s\n", n, rt->model.params.n, cfg->init);
         }
     }
-    if (have_init) os_model_free(&init);
     return st;
 }
 
@@ -131,7 +127,12 @@ static os_status bind_task(os_runtime *rt, int i, FILE *log) {
     if (t->cfg->type == OS_TT_TOKEN && !train->ex[0].words)
         return os_fail(OS_ERR_INPUT, "%s: task '%s' is token-level but dataset '%s' is not word-split", rt->cfg->file,
                        t->cfg->name, g->name);
-    os_status st = os_label_vocab_build(&t->vocab, t->cfg, train, t->field);
+    // Starting from a model that has this task: keep its labels (and their order), so its head stays valid.
+    int init_head = rt->init_model ? os_model_find_task(rt->init_model, t->cfg->name) : -1;
+    const os_head *ih = init_head >= 0 ? &rt->init_model->heads[init_head] : NULL;
+    os_status st = os_label_vocab_build(&t->vocab, t->cfg, train, t->field,
+                                        ih && ih->labels ? (const char *const *)ih->labels : NULL,
+                                        ih ? ih->num_labels : 0);
     if (st) return st;
     const char *avail;
     if (!os_metric_available(t->cfg->type, t->vocab.entity_tags, t->cfg->metric, &avail))
@@ -163,6 +164,15 @@ os_status os_runtime_build(os_runtime *rt, os_train_config *cfg, void *logp) {
     to.lowercase = cfg->lowercase;
     os_status st = os_tokenizer_load(cfg->init ? cfg->init : cfg->vocab, &to, &rt->tok);
     if (st) return st;
+    if (cfg->init) {
+        rt->init_model = calloc(1, sizeof *rt->init_model);
+        if (!rt->init_model) return os_fail(OS_ERR_NOMEM, "out of memory");
+        if ((st = os_model_load(rt->init_model, cfg->init))) {
+            free(rt->init_model);
+            rt->init_model = NULL;
+            return st;
+        }
+    }
     int need_markers = 0;
     for (int i = 0; i < cfg->n_tasks; i++) need_markers |= cfg->tasks[i].type == OS_TT_RELATION;
     for (int k = 0; need_markers && k < 4 && !st; k++) st = os_tokenizer_add_special_token(rt->tok, entity_markers[k], NULL);
@@ -251,6 +261,8 @@ void os_runtime_free(os_runtime *rt) {
         os_batch_plan_free(&rt->groups[g].plan);
     }
     os_model_free(&rt->model);
+    if (rt->init_model) os_model_free(rt->init_model);
+    free(rt->init_model);
     os_tokenizer_free(rt->tok);
     memset(rt, 0, sizeof *rt);
 }

@@ -39,6 +39,7 @@ typedef struct {
     os_train_config *cfg;
     os_tokenizer *tok;
     os_model model;
+    os_model *init_model;  // the model of cfg->init (NULL without one), kept for its weights and labels
     int n_tasks, n_groups;
     os_task_rt tasks[OS_MAX_TASKS];
     os_group_rt groups[OS_MAX_TASKS];

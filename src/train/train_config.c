@@ -377,13 +377,22 @@ static os_status parse_all(os_train_config *c) {
 
 os_status os_train_config_load(os_train_config *c, const char *file, char *const *sets, int n_sets) {
     memset(c, 0, sizeof *c);
-    c->file = strdup(file);
     json_error_t err;
-    c->root = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
-    if (!c->root) {
+    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        c->file = strdup(file);
         int missing = err.line < 0 || strstr(err.text, "unable to open");
         return os_fail(missing ? OS_ERR_IO : OS_ERR_INPUT, "%s:%d:%d: %s", file, err.line, err.column, err.text);
     }
+    return os_train_config_from_json(c, root, file, sets, n_sets);
+}
+
+os_status os_train_config_from_json(os_train_config *c, json_t *root, const char *name, char *const *sets,
+                                    int n_sets) {
+    memset(c, 0, sizeof *c);
+    c->file = strdup(name);
+    c->root = root;
+    const char *file = name;
     for (int i = 0; i < n_sets; i++) {
         os_status st = os_cfg_set(c->root, sets[i]);
         if (st) return st;

@@ -76,6 +76,9 @@ typedef struct {
 
 // Loads FILE, applies the --set overrides (n_sets of "path=value"), expands ${VAR}s and validates.
 os_status os_train_config_load(os_train_config *c, const char *file, char *const *sets, int n_sets);
+// The same from a JSON object (ownership passes to c); `name` labels messages.
+os_status os_train_config_from_json(os_train_config *c, json_t *root, const char *name, char *const *sets,
+                                    int n_sets);
 void os_train_config_free(os_train_config *c);
 // The task type's config name ("sequence_classification", ...).
 const char *os_task_type_name(os_task_type t);

@@ -145,11 +145,25 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out)
 
 // ---- checkpoints ------------------------------------------------------------------------------------
 
+// The task and dataset definitions travel with the model (config.json's onestone.training), so
+// `onestone eval` knows each task's type, label field and data format.
+static json_t *training_meta(const trainer *t) {
+    json_t *meta = json_object(), *tr = json_object();
+    json_object_set(tr, "tasks", json_object_get(t->cfg->root, "tasks"));
+    json_t *ds = json_object_get(t->cfg->root, "datasets");
+    if (ds) json_object_set(tr, "datasets", ds);
+    json_object_set_new(tr, "max_seq_length", json_integer(t->cfg->max_seq_length));
+    json_object_set_new(meta, "training", tr);
+    return meta;
+}
+
 static os_status save_model_dir(trainer *t, const char *dir) {
     char *tmp = malloc(strlen(dir) + 8);
     sprintf(tmp, "%s.tmp", dir);
     os_remove_flat_dir(tmp);
-    os_status st = os_model_save(&t->rt->model, tmp, NULL);
+    json_t *meta = training_meta(t);
+    os_status st = os_model_save(&t->rt->model, tmp, meta);
+    json_decref(meta);
     if (!st) st = os_tokenizer_save(t->rt->tok, tmp);
     if (!st) st = os_replace_dir(tmp, dir);
     free(tmp);
