@@ -32,6 +32,7 @@ typedef struct {
     long loss_n[OS_MAX_TASKS], window_tokens, window_steps;
     double window_start, run_start;
     long skipped_steps;
+    long group_batches[OS_MAX_TASKS];  // micro-batches drawn from each dataset
 } trainer;
 
 static double now(void) {
@@ -112,6 +113,7 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out)
     int B;
     os_status st = next_batch(t, gi, &idx, &B);
     if (st) return st;
+    t->group_batches[gi]++;
     st = os_batch_collate(&g->batch, &g->feats[OS_SPLIT_TRAIN], idx, B, rt->pad_id, &g->bt[OS_SPLIT_TRAIN],
                           rt->model.n_heads);
     if (st) return st;
@@ -219,6 +221,7 @@ static os_status save_checkpoint(trainer *t) {
             json_t *go = json_object();
             json_object_set_new(go, "pass", json_integer(t->rt->groups[g].pass));
             json_object_set_new(go, "next", json_integer((json_int_t)t->rt->groups[g].next));
+            json_object_set_new(go, "batches", json_integer(t->group_batches[g]));
             json_array_append_new(groups, go);
         }
         json_object_set_new(s, "groups", groups);
@@ -280,6 +283,7 @@ static os_status load_checkpoint(trainer *t) {
                 json_t *go = json_array_get(groups, (size_t)g);
                 long pass = (long)json_integer_value(json_object_get(go, "pass"));
                 gr->next = (size_t)json_integer_value(json_object_get(go, "next"));
+                t->group_batches[g] = (long)json_integer_value(json_object_get(go, "batches"));
                 gr->pass = 0;
                 if (pass > 0) {  // rebuild the plan of the pass in progress: plans are a function of the seed
                     gr->pass = pass - 1;
@@ -434,6 +438,9 @@ static os_status write_summary(trainer *t) {
     json_object_set_new(s, "best_score", json_real(t->best_score));
     json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
     json_object_set_new(s, "seconds", json_real(now() - t->run_start));
+    json_t *gb = json_object();
+    for (int g = 0; g < t->rt->n_groups; g++) json_object_set_new(gb, t->rt->groups[g].name, json_integer(t->group_batches[g]));
+    json_object_set_new(s, "batches_per_dataset", gb);
     json_object_set(s, "dev", t->best_eval ? t->best_eval : json_null());
     char *text = json_dumps(s, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
     char *path = os_path_join(t->opts->run_dir, "summary.json");
