@@ -272,6 +272,25 @@ static void test_save_load_roundtrip(void) {
         CHECK(m.heads[i].level == m2.heads[i].level && m.heads[i].problem == m2.heads[i].problem);
         CHECK(m.heads[i].loss_weight == m2.heads[i].loss_weight);
     }
+    // The saved encoder loads in an HF-named PyTorch BertModel with every tensor matched, and computes the
+    // same [CLS] vector.
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/bert_reference.py --check-load %s",
+             getenv("ONESTONE_SRC") ? getenv("ONESTONE_SRC") : ".", path);
+    FILE *fp = popen(cmd, "r");
+    float torch_cls[64];
+    int n = 0;
+    while (fp && n < 64 && fscanf(fp, "%f", &torch_cls[n]) == 1) n++;
+    CHECK(fp && pclose(fp) == 0);
+    CHECK_MSG(n == m2.cfg.hidden_size, "python printed %d values", n);
+    int32_t ids[5] = {2, 7, 8, 9, 3}, types[5] = {0}, mask[5] = {1, 1, 1, 1, 1};
+    os_batch_input in = {.ids = ids, .type_ids = types, .mask = mask, .B = 1, .T = 5};
+    uint8_t no_heads[8] = {0};  // the encoder alone
+    CHECK(os_model_forward(&m2, &in, no_heads, 0, 0) == OS_OK);
+    if (n == m2.cfg.hidden_size) {
+        double e = rel_err(os_encoder_output(&m2.enc, &m2.acts), torch_cls, (size_t)n, 0);
+        CHECK_MSG(e < 1e-5, "[CLS] vector differs from PyTorch loading our checkpoint: %g", e);
+    }
     mt_close(&c);
     os_model_free(&m);
     os_model_free(&m2);

@@ -47,6 +47,16 @@ static void write_data(void) {
                 pos ? pick(&r, positive, 2) : pick(&r, negative, 2), pick(&r, words, 19), pos ? "positive" : "negative");
     }
     fclose(f);
+    // Text pairs: do the two sentences agree in sentiment? (needs both segments)
+    snprintf(path, sizeof path, "%s/pair.tsv", dir);
+    f = fopen(path, "w");
+    fprintf(f, "premise\thypothesis\tlabel\n");
+    for (int i = 0; i < 300; i++) {
+        int a = (int)os_rng_below(&r, 2), b = (int)os_rng_below(&r, 2);
+        fprintf(f, "the movie %s\tthe film %s\t%s\n", a ? pick(&r, positive, 2) : pick(&r, negative, 2),
+                b ? pick(&r, positive, 2) : pick(&r, negative, 2), a == b ? "agree" : "disagree");
+    }
+    fclose(f);
     snprintf(path, sizeof path, "%s/ner.conll", dir);
     f = fopen(path, "w");
     fprintf(f, "-DOCSTART- -X- -X- O\n\n");
@@ -107,6 +117,9 @@ static void write_config(void) {
             " \"tasks\": [\n"
             "  {\"name\": \"sentiment\", \"type\": \"sequence_classification\",\n"
             "   \"data\": {\"format\": \"tsv\", \"train\": \"%s/sent.tsv\", \"dev_fraction\": 0.2}},\n"
+            "  {\"name\": \"pair\", \"type\": \"sequence_classification\",\n"
+            "   \"data\": {\"format\": \"tsv\", \"train\": \"%s/pair.tsv\", \"text_column\": \"premise\",\n"
+            "            \"pair_column\": \"hypothesis\"}},\n"
             "  {\"name\": \"ner\", \"type\": \"token_classification\", \"scheme\": \"iob1\", \"crf\": true,\n"
             "   \"data\": {\"format\": \"conll\", \"train\": \"%s/ner.conll\", \"tag_columns\": {\"label\": 3}}},\n"
             "  {\"name\": \"relation\", \"type\": \"relation_classification\",\n"
@@ -120,7 +133,7 @@ static void write_config(void) {
             " \"training\": {\"batch_size\": 16, \"epochs\": 60, \"eval_every\": 405, \"log_every\": 1000},\n"
             " \"optimizer\": {\"type\": \"adamw\", \"lr\": 0.003},\n"
             " \"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.05}}\n",
-            dir, dir, dir, dir, dir, dir);
+            dir, dir, dir, dir, dir, dir, dir);
     fclose(f);
 }
 
@@ -161,6 +174,8 @@ static void test_every_task_type_learns(void) {
            dev_score(s, "relation", "semeval_f1"), dev_score(s, "score", "pearson"), dev_score(s, "tags", "micro_f1"),
            dev_score(s, "long", "accuracy"));
     CHECK(dev_score(s, "sentiment", "accuracy") > 0.9);
+    printf("  text-pair agreement acc %.3f\n", dev_score(s, "pair", "accuracy"));
+    CHECK(dev_score(s, "pair", "accuracy") > 0.85);
     CHECK(dev_score(s, "ner", "entity_f1") > 0.9);
     CHECK(dev_score(s, "relation", "semeval_f1") > 0.8);
     CHECK(dev_score(s, "score", "pearson") > 0.8);
@@ -228,7 +243,7 @@ static void test_bad_configs(void) {
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.batch_size=zero", dir, dir);
     expect_error(args, 3, "training.batch_size");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.ner.type=ner", dir, dir);
-    expect_error(args, 3, "tasks[1].type");
+    expect_error(args, 3, "tasks[2].type");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.sentiment.data.train=/nonexistent.tsv", dir, dir);
     expect_error(args, 4, "/nonexistent.tsv");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.score.field=nofield", dir, dir);

@@ -351,7 +351,42 @@ def predict_case(out):
     save_safetensors(os.path.join(d, "golden.safetensors"), golden)
 
 
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    types = {"F32": torch.float32, "I64": torch.int64}
+    out = {}
+    for name, v in header.items():
+        if name == "__metadata__":
+            continue
+        s, e = v["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[8 + n + s:8 + n + e]), dtype=types[v["dtype"]]).reshape(v["shape"])
+    return out
+
+
+def check_load(model_dir):
+    """Loads an onestone model directory the way transformers' BertModel.from_pretrained does (the "bert."
+    prefix stripped, every encoder tensor required, nothing else needed) and prints the [CLS] vector of a
+    fixed input, so the C side can compare."""
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    state = load_safetensors(os.path.join(model_dir, "model.safetensors"))
+    encoder = {k[len("bert."):]: v for k, v in state.items() if k.startswith("bert.")}
+    model = Bert(cfg, pooler="pooler.dense.weight" in encoder)
+    missing, unexpected = model.load_state_dict(encoder, strict=False)
+    if missing or unexpected:
+        sys.exit("load mismatch: missing %s unexpected %s" % (missing, unexpected))
+    ids = torch.tensor([[2, 7, 8, 9, 3]])
+    with torch.no_grad():
+        seq, _ = model(ids, torch.zeros_like(ids), torch.ones_like(ids))
+    print(" ".join("%.7g" % x for x in seq[0, 0].tolist()))
+
+
 def main():
+    if sys.argv[1] == "--check-load":
+        check_load(sys.argv[2])
+        return
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     multitask(out)
