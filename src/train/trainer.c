@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
+#include "metrics/delta_m.h"
 #include "model/checkpoint.h"
 #include "optim/optimizer.h"
 #include "train/evaluate.h"
@@ -33,6 +34,7 @@ typedef struct {
     double window_start, run_start;
     long skipped_steps;
     long group_batches[OS_MAX_TASKS];  // micro-batches drawn from each dataset
+    double best_delta_m;               // delta_m of the best evaluation (NaN without baselines)
 } trainer;
 
 static double now(void) {
@@ -225,7 +227,9 @@ static os_status save_checkpoint(trainer *t) {
             json_array_append_new(groups, go);
         }
         json_object_set_new(s, "groups", groups);
-        json_object_set_new(s, "best_score", json_real(t->best_score));
+        // JSON has no infinities: "no evaluation yet" (-inf) and "no delta_m" (NaN) are stored as null.
+        json_object_set_new(s, "best_score", isfinite(t->best_score) ? json_real(t->best_score) : json_null());
+        json_object_set_new(s, "best_delta_m", isfinite(t->best_delta_m) ? json_real(t->best_delta_m) : json_null());
         json_object_set_new(s, "best_step", json_integer(t->best_step));
         json_object_set_new(s, "bad_evals", json_integer(t->bad_evals));
         json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
@@ -295,7 +299,9 @@ static os_status load_checkpoint(trainer *t) {
                     gr->next = keep;
                 }
             }
-            t->best_score = json_number_value(json_object_get(s, "best_score"));
+            json_t *bs = json_object_get(s, "best_score"), *bd = json_object_get(s, "best_delta_m");
+            t->best_score = json_is_number(bs) ? json_number_value(bs) : -INFINITY;
+            t->best_delta_m = json_is_number(bd) ? json_number_value(bd) : NAN;
             t->best_step = (long)json_integer_value(json_object_get(s, "best_step"));
             t->bad_evals = (long)json_integer_value(json_object_get(s, "bad_evals"));
             t->skipped_steps = (long)json_integer_value(json_object_get(s, "skipped_steps"));
@@ -318,6 +324,21 @@ static os_status load_checkpoint(trainer *t) {
 // ---- evaluation and selection -------------------------------------------------------------------------
 
 // The selection score of an evaluation: mean of the tasks' main metrics, one task's, or delta_m (percent).
+// Delta_m (percent) of the tasks' main metrics against the configured single-task baselines; NaN unless
+// every task has one.
+static double delta_m(const trainer *t, const double *main) {
+    os_delta_m_term terms[OS_MAX_TASKS];
+    const int n = t->rt->n_tasks;
+    for (int i = 0; i < n; i++) {
+        const os_task_cfg *tc = t->rt->tasks[i].cfg;
+        const json_t *b = json_object_get(t->cfg->baselines, tc->name);
+        if (!b) return NAN;
+        terms[i] = (os_delta_m_term){i, main[i], json_number_value(b), strcmp(tc->metric, "mse") != 0};
+    }
+    double d;
+    return os_delta_m(terms, (size_t)n, &d) == OS_OK ? d : NAN;
+}
+
 static double selection_score(const trainer *t, const double *main) {
     const os_train_config *c = t->cfg;
     const int n = t->rt->n_tasks;
@@ -326,16 +347,7 @@ static double selection_score(const trainer *t, const double *main) {
         for (int i = 0; i < n; i++) s += main[i];
         return s / n;
     }
-    if (!strcmp(c->early_metric, "delta_m")) {
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            const os_task_cfg *tc = t->rt->tasks[i].cfg;
-            double base = json_number_value(json_object_get(c->baselines, tc->name));
-            double sign = strcmp(tc->metric, "mse") ? 1.0 : -1.0;
-            s += sign * (main[i] - base) / base;
-        }
-        return 100.0 * s / n;
-    }
+    if (!strcmp(c->early_metric, "delta_m")) return delta_m(t, main);
     for (int i = 0; i < n; i++)
         if (!strcmp(t->rt->tasks[i].cfg->name, c->early_metric)) return main[i];
     return NAN;
@@ -357,6 +369,8 @@ static os_status evaluate(trainer *t, int *stop) {
     json_object_set_new(ev, "step", json_integer(t->step));
     json_object_set_new(ev, "epoch", json_real((double)t->step / (double)t->epoch_steps));
     json_object_set_new(ev, "score", json_real(score));
+    double dm = delta_m(t, main);
+    if (isfinite(dm)) json_object_set_new(ev, "delta_m", json_real(dm));
     json_object_set_new(ev, "selection", json_string(t->cfg->early_metric));
     json_object_set_new(ev, "best", json_boolean(improved));
     json_object_set(ev, "dev", tasks);
@@ -368,6 +382,7 @@ static os_status evaluate(trainer *t, int *stop) {
         fprintf(stderr, "%s\n", improved ? " (best)" : "");
     }
     if (improved) {
+        t->best_delta_m = dm;
         t->best_score = score;
         t->best_step = t->step;
         t->bad_evals = 0;
@@ -426,6 +441,7 @@ static void print_table(const trainer *t) {
         printf("%-16s %-18s %10.2f%s\n", tc->name, tc->metric, pct ? 100 * v : v, pct ? "" : " (mse)");
     }
     printf("selection (%s): %.4f at step %ld of %ld\n", t->cfg->early_metric, t->best_score, t->best_step, t->step);
+    if (isfinite(t->best_delta_m)) printf("delta_m vs the single-task baselines: %+.2f %%\n", t->best_delta_m);
 }
 
 static os_status write_summary(trainer *t) {
@@ -436,6 +452,7 @@ static os_status write_summary(trainer *t) {
     json_object_set_new(s, "epoch_steps", json_integer(t->epoch_steps));
     json_object_set_new(s, "selection", json_string(t->cfg->early_metric));
     json_object_set_new(s, "best_score", json_real(t->best_score));
+    if (isfinite(t->best_delta_m)) json_object_set_new(s, "delta_m", json_real(t->best_delta_m));
     json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
     json_object_set_new(s, "seconds", json_real(now() - t->run_start));
     json_t *gb = json_object();
@@ -511,6 +528,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     if ((st = os_sampler_validate(&t.sampler, c->file))) goto done;
     os_rng_seed(&t.sampler.rng, mix((uint64_t)c->seed, 0x5a3b1eULL));
     t.best_score = -INFINITY;
+    t.best_delta_m = NAN;
     if (o->resume && (st = load_checkpoint(&t))) goto done;
 
     {
