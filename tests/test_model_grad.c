@@ -123,7 +123,58 @@ static void test_grad_no_dropout(void) { run_case(0.0f, 0); }
 static void test_grad_with_dropout(void) { run_case(0.1f, 0); }
 static void test_grad_frozen_embeddings_and_first_layer(void) { run_case(0.0f, 2); }
 
+// Gradient accumulation invariant: two half batches, gradients summed and halved, equal one whole batch
+// (sequence classification, every row labelled, no dropout: both are means over the same rows).
+static void test_accumulation_equals_big_batch(void) {
+    os_bert_config cfg;
+    os_bert_config_default(&cfg);
+    cfg.vocab_size = 31;
+    cfg.hidden_size = 12;
+    cfg.num_hidden_layers = 2;
+    cfg.num_attention_heads = 3;
+    cfg.intermediate_size = 20;
+    cfg.max_position_embeddings = 16;
+    cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0;
+    os_task_spec task = {.name = "cls", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 3};
+    os_model m;
+    CHECK(os_model_create(&m, &cfg, &task, 1, 1) == OS_OK);
+    os_model_init_weights(&m, 2);
+    enum { R = 4, L = 6 };
+    int32_t ids[R * L], mask[R * L], cls[R] = {0, 2, 1, 2};
+    os_rng r;
+    os_rng_seed(&r, 4);
+    for (int i = 0; i < R * L; i++) {
+        ids[i] = 5 + (int)os_rng_below(&r, 26);
+        mask[i] = 1;
+    }
+    os_params_zero_grad(&m.params);
+    os_batch_input whole = {.ids = ids, .mask = mask, .B = R, .T = L};
+    os_head_labels lw = {.classes = cls};
+    os_model_forward(&m, &whole, NULL, 1, 0);
+    os_model_loss(&m, &lw, NULL, NULL);
+    os_model_backward(&m, 0);
+    float *big = malloc(m.params.total * sizeof(float));
+    memcpy(big, m.params.grad, m.params.total * sizeof(float));
+    os_params_zero_grad(&m.params);
+    for (int h = 0; h < 2; h++) {
+        os_batch_input half = {.ids = ids + h * 2 * L, .mask = mask + h * 2 * L, .B = 2, .T = L};
+        os_head_labels lh = {.classes = cls + 2 * h};
+        os_model_forward(&m, &half, NULL, 1, 0);
+        os_model_loss(&m, &lh, NULL, NULL);
+        os_model_backward(&m, 0);
+    }
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < m.params.total; i++) {
+        worst = fmax(worst, fabs(0.5 * m.params.grad[i] - big[i]));
+        scale = fmax(scale, fabs(big[i]));
+    }
+    CHECK_MSG(worst <= 1e-5 * scale, "accumulated vs whole-batch gradient: %g (scale %g)", worst, scale);
+    free(big);
+    os_model_free(&m);
+}
+
 int main(void) {
+    RUN(test_accumulation_equals_big_batch);
     RUN(test_grad_no_dropout);
     RUN(test_grad_with_dropout);
     RUN(test_grad_frozen_embeddings_and_first_layer);
