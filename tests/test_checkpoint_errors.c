@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "model_testutil.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "util/fileio.h"
@@ -10,14 +11,7 @@
 static char dir[512];
 
 static void make_model(const char *sub) {
-    os_bert_config cfg;
-    os_bert_config_default(&cfg);
-    cfg.vocab_size = 50;
-    cfg.hidden_size = 12;
-    cfg.num_hidden_layers = 1;
-    cfg.num_attention_heads = 3;
-    cfg.intermediate_size = 20;
-    cfg.max_position_embeddings = 16;
+    os_bert_config cfg = tiny_bert_config();
     os_task_spec task = {.name = "cls", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 2};
     os_model m;
     CHECK(os_model_create(&m, &cfg, &task, 1, 1) == OS_OK);

@@ -2,6 +2,7 @@
 // sizes, padding, text pairs, and dropout ACTIVE (masks are a pure function of the seed, so repeated forwards
 // with one seed see the same masks and central differences are valid).
 #include "harness.h"
+#include "model_testutil.h"
 #include "model/model.h"
 #include "util/rng.h"
 
@@ -18,14 +19,7 @@ static float total_loss(os_model *m, const int32_t *ids, const int32_t *types, c
 }
 
 static void run_case(float dropout, int frozen_below) {
-    os_bert_config cfg;
-    os_bert_config_default(&cfg);
-    cfg.vocab_size = 31;
-    cfg.hidden_size = 12;
-    cfg.num_hidden_layers = 2;
-    cfg.num_attention_heads = 3;
-    cfg.intermediate_size = 20;
-    cfg.max_position_embeddings = 16;
+    os_bert_config cfg = tiny_bert_config();
     cfg.hidden_dropout_prob = dropout;
     cfg.attention_probs_dropout_prob = dropout;
     cfg.initializer_range = 0.3f;
@@ -126,14 +120,7 @@ static void test_grad_frozen_embeddings_and_first_layer(void) { run_case(0.0f, 2
 // Gradient accumulation invariant: two half batches, gradients summed and halved, equal one whole batch
 // (sequence classification, every row labelled, no dropout: both are means over the same rows).
 static void test_accumulation_equals_big_batch(void) {
-    os_bert_config cfg;
-    os_bert_config_default(&cfg);
-    cfg.vocab_size = 31;
-    cfg.hidden_size = 12;
-    cfg.num_hidden_layers = 2;
-    cfg.num_attention_heads = 3;
-    cfg.intermediate_size = 20;
-    cfg.max_position_embeddings = 16;
+    os_bert_config cfg = tiny_bert_config();
     cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0;
     os_task_spec task = {.name = "cls", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 3};
     os_model m;
