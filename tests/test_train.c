@@ -263,6 +263,38 @@ static void test_bad_configs(void) {
     expect_error(args, 2, "CONFIG.json");
 }
 
+// A target too large for float32 makes the loss infinite: by default the run stops naming the task and step
+// (exit 6); with training.on_nonfinite=skip those steps are skipped, counted, and the model stays finite.
+static void test_nonfinite_guard(void) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/boom.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 24; i++)
+        fprintf(f, "{\"text\": \"the movie %s\", \"score\": %s}\n", i % 2 ? "good" : "bad", i == 5 ? "1e39" : i % 2 ? "1" : "0");
+    fclose(f);
+    char args[4096], base[2048];
+    snprintf(base, sizeof base,
+             "train %s/config.json --quiet --set 'tasks=[{\"name\": \"boom\", \"type\": \"regression\", \"field\": "
+             "\"score\", \"data\": {\"format\": \"jsonl\", \"train\": \"%s\", \"dev_fraction\": 0.25, "
+             "\"labels\": {\"score\": {\"kind\": \"number\"}}}}]' --set 'datasets={}' --set training.epochs=2 "
+             "--set training.batch_size=4", dir, path);
+    snprintf(args, sizeof args, "%s --out %s/boom_stop", base, dir);
+    expect_error(args, 6, "task 'boom' has a non-finite loss");
+    snprintf(args, sizeof args, "%s --out %s/boom_skip --set training.on_nonfinite=skip", base, dir);
+    int rc = run(args);
+    CHECK_MSG(rc == 0, "skip run exited %d", rc);
+    char sp[700];
+    snprintf(sp, sizeof sp, "%s/boom_skip/summary.json", dir);
+    json_error_t je;
+    json_t *s = json_load_file(sp, 0, &je);
+    CHECK(s && json_integer_value(json_object_get(s, "skipped_steps")) == 2);  // the row is in one batch per epoch
+    CHECK(s && isfinite(dev_score(s, "boom", "mse")));
+    json_decref(s);
+    char *metrics = read_text("boom_skip/metrics.jsonl");
+    CHECK(strstr(metrics, "\"event\":\"skip\"") && strstr(metrics, "\"reason\":\"boom\""));
+    free(metrics);
+}
+
 int main(void) {
     bin = getenv("ONESTONE_BIN");
     snprintf(dir, sizeof dir, "%s/train", th_tmpdir());
@@ -277,5 +309,6 @@ int main(void) {
     RUN(test_every_task_type_learns);
     RUN(test_resume_is_exact);
     RUN(test_bad_configs);
+    RUN(test_nonfinite_guard);
     return th_finish();
 }

@@ -267,6 +267,7 @@ static os_status parse_training(os_train_config *c, const os_cfg_ctx *root_ctx, 
     TRY(sub_object(root_ctx, root, "training", &t));
     static const char *const keys[] = {"batch_size", "epochs", "max_steps", "eval_every", "save_every",
                                        "grad_accumulation", "log_every", "max_grad_norm", "bucket_by_length",
+                                       "on_nonfinite", "spike_factor",
                                        "early_stopping", "baselines", NULL};
     TRY(os_cfg_check_keys(&ctx, t, keys));
     TRY(rd_int(&ctx, t, "batch_size", 32, 1, 65536, &c->batch_size));
@@ -278,6 +279,13 @@ static os_status parse_training(os_train_config *c, const os_cfg_ctx *root_ctx, 
     TRY(rd_int(&ctx, t, "log_every", 50, 1, 1L << 40, &c->log_every));
     TRY(rd_num(&ctx, t, "max_grad_norm", 1.0, 0, 1e12, &c->max_grad_norm));
     TRY(rd_bool(&ctx, t, "bucket_by_length", 1, &c->bucket_by_length));
+    char *nonfinite;
+    TRY(rd_str(&ctx, t, "on_nonfinite", "stop", &nonfinite));
+    int bad_nf = strcmp(nonfinite, "stop") && strcmp(nonfinite, "skip");
+    c->skip_nonfinite = !strcmp(nonfinite, "skip");
+    free(nonfinite);
+    if (bad_nf) return os_cfg_error(&ctx, "on_nonfinite", "must be stop or skip");
+    TRY(rd_num(&ctx, t, "spike_factor", 5.0, 0, 1e6, &c->spike_factor));
     if (c->epochs == 0 && c->max_steps == 0) return os_cfg_error(&ctx, "max_steps", "or 'epochs' must be positive");
     os_cfg_ctx ectx = os_cfg_child(&ctx, "early_stopping", 0);
     TRY(sub_object(&ctx, t, "early_stopping", &es));

@@ -61,6 +61,8 @@ typedef struct {
     long batch_size, epochs, max_steps, eval_every, save_every, grad_accumulation, log_every;
     double max_grad_norm;  // 0 = no clipping
     int bucket_by_length;
+    int skip_nonfinite;    // on_nonfinite "skip": a step with a non-finite loss or gradient is skipped and counted
+    double spike_factor;   // log a "spike" event when a task's loss exceeds factor x its running average (0 = off)
     char *early_metric;    // "mean", a task name, or "delta_m"
     long patience;         // evaluations without improvement before stopping; 0 = never stop early
     json_t *baselines;     // {"task": score} single-task baselines of the main metrics (for delta_m)

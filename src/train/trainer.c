@@ -35,6 +35,9 @@ typedef struct {
     long skipped_steps;
     long group_batches[OS_MAX_TASKS];  // micro-batches drawn from each dataset
     double best_delta_m;               // delta_m of the best evaluation (NaN without baselines)
+    const char *bad_task;              // task whose loss was non-finite in the current step (NULL: none)
+    double loss_ema[OS_MAX_TASKS];     // running average of each task's loss (spike detection)
+    long loss_obs[OS_MAX_TASKS], spikes;
 } trainer;
 
 static double now(void) {
@@ -107,6 +110,24 @@ static os_status next_batch(trainer *t, int gi, const size_t **idx, int *B) {
     return OS_OK;
 }
 
+// Loss-spike detection: a loss above spike_factor x the task's running average (after 20 observations)
+// is logged as a "spike" event; the average then absorbs the spike only partly.
+static void spike_check(trainer *t, int task, double loss) {
+    double *ema = &t->loss_ema[task];
+    long n = ++t->loss_obs[task];
+    if (n > 20 && t->cfg->spike_factor > 0 && loss > t->cfg->spike_factor * *ema) {
+        t->spikes++;
+        json_t *ev = json_pack("{s:s, s:I, s:s, s:f, s:f}", "event", "spike", "step", (json_int_t)t->step + 1, "task",
+                               t->rt->tasks[task].cfg->name, "loss", loss, "average", *ema);
+        log_event(t, ev);
+        if (!t->opts->quiet)
+            fprintf(stderr, "%swarning: step %ld: loss spike in task '%s': %.4g (average %.4g)\n",
+                    isatty(2) ? "\r\033[K" : "", t->step + 1, t->rt->tasks[task].cfg->name, loss, *ema);
+        loss = t->cfg->spike_factor * *ema;
+    }
+    *ema = n == 1 ? loss : 0.98 * *ema + 0.02 * loss;
+}
+
 // One forward/backward on one batch of group gi; adds to the logging window.
 static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out) {
     os_runtime *rt = t->rt;
@@ -130,16 +151,22 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out)
         int counts[OS_MAX_TASKS];
         float total = os_model_loss(&rt->model, g->batch.labels, losses, counts);
         for (int k = 0; k < g->n_tasks; k++) {
-            int h = rt->tasks[g->tasks[k]].head;
-            if (counts[h] > 0 && !isfinite(losses[h]))
-                st = os_fail(OS_ERR_NUMERIC, "step %ld: task '%s' has a non-finite loss (%g); lower the learning rate "
-                                             "or enable gradient clipping", t->step + 1, rt->tasks[g->tasks[k]].cfg->name, losses[h]);
-            if (counts[h] > 0) {
-                t->loss_sum[g->tasks[k]] += losses[h];
-                t->loss_n[g->tasks[k]]++;
+            const int ti = g->tasks[k], h = rt->tasks[ti].head;
+            const char *name = rt->tasks[ti].cfg->name;
+            if (counts[h] == 0) continue;
+            if (!isfinite(losses[h])) {
+                if (!t->cfg->skip_nonfinite)
+                    st = os_fail(OS_ERR_NUMERIC, "step %ld: task '%s' has a non-finite loss (%g); lower the learning "
+                                                 "rate, check the task's labels, or set training.on_nonfinite=skip",
+                                 t->step + 1, name, losses[h]);
+                t->bad_task = name;
+                continue;
             }
+            t->loss_sum[ti] += losses[h];
+            t->loss_n[ti]++;
+            spike_check(t, ti, losses[h]);
         }
-        if (!st) os_model_backward(&rt->model, t->frozen_below);
+        if (!st && !t->bad_task) os_model_backward(&rt->model, t->frozen_below);
         t->window_tokens += g->batch.n_tokens;
         *total_out = total;
     }
@@ -454,6 +481,7 @@ static os_status write_summary(trainer *t) {
     json_object_set_new(s, "best_score", json_real(t->best_score));
     if (isfinite(t->best_delta_m)) json_object_set_new(s, "delta_m", json_real(t->best_delta_m));
     json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
+    json_object_set_new(s, "loss_spikes", json_integer(t->spikes));
     json_object_set_new(s, "seconds", json_real(now() - t->run_start));
     json_t *gb = json_object();
     for (int g = 0; g < t->rt->n_groups; g++) json_object_set_new(gb, t->rt->groups[g].name, json_integer(t->group_batches[g]));
@@ -556,6 +584,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     while (!st && !stop && t.step < stop_at) {
         int epoch = (int)(t.step / t.epoch_steps);
         os_params_zero_grad(&rt->model.params);
+        t.bad_task = NULL;
         for (long micro = 0; micro < c->grad_accumulation && !st; micro++) {
             int gi = rt->n_groups > 1 ? os_sampler_next(&t.sampler, epoch) : 0;
             float total;
@@ -567,17 +596,29 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             const float inv = 1.0f / (float)c->grad_accumulation;
             for (size_t i = 0; i < p->total; i++) p->grad[i] *= inv;
         }
-        grad_norm = os_params_grad_norm(p);
+        grad_norm = t.bad_task ? NAN : os_params_grad_norm(p);
         if (!isfinite(grad_norm)) {
-            st = os_fail(OS_ERR_NUMERIC, "step %ld: the gradient is not finite; lower the learning rate", t.step + 1);
-            break;
+            if (!c->skip_nonfinite) {
+                st = os_fail(OS_ERR_NUMERIC, "step %ld: the gradient is not finite; lower the learning rate or set "
+                                             "training.on_nonfinite=skip", t.step + 1);
+                break;
+            }
+            // Skip: no update for this step, which still counts towards the schedule and the run length.
+            t.skipped_steps++;
+            json_t *ev = json_pack("{s:s, s:I, s:s}", "event", "skip", "step", (json_int_t)t.step + 1, "reason",
+                                   t.bad_task ? t.bad_task : "gradient");
+            log_event(&t, ev);
+            if (!o->quiet)
+                fprintf(stderr, "%swarning: step %ld skipped: non-finite %s%s\n", isatty(2) ? "\r\033[K" : "",
+                        t.step + 1, t.bad_task ? "loss in task " : "gradient", t.bad_task ? t.bad_task : "");
+        } else {
+            if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) {  // torch: coef = max / (norm + 1e-6)
+                const float coef = (float)(c->max_grad_norm / (grad_norm + 1e-6));
+                for (size_t i = 0; i < p->total; i++) p->grad[i] *= coef;
+            }
+            lr = c->opt.lr * os_schedule_factor(&sched, t.step);
+            os_optimizer_step(&t.opt, p, lr);
         }
-        if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) {  // torch clip_grad_norm_: coef = max/(norm+1e-6)
-            const float coef = (float)(c->max_grad_norm / (grad_norm + 1e-6));
-            for (size_t i = 0; i < p->total; i++) p->grad[i] *= coef;
-        }
-        lr = c->opt.lr * os_schedule_factor(&sched, t.step);
-        os_optimizer_step(&t.opt, p, lr);
         t.step++;
         t.window_steps++;
         if (t.step % c->log_every == 0) log_window(&t, lr, grad_norm);
