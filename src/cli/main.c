@@ -1,6 +1,8 @@
 // onestone: one shared encoder, many tasks. Dispatches to the subcommands in cmd_*.c.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "util/error.h"
@@ -37,7 +39,18 @@ int cli_wants_help(int argc, char **argv) {
     return 0;
 }
 
+// OpenMP threads that spin while waiting (libgomp's default) steal the CPU from every other process, and
+// from OpenBLAS's worker threads, on a small shared machine: measured 2.5-7x slower training with one other
+// busy process on 2 cores. libgomp reads OMP_WAIT_POLICY when it loads, before main, so the policy is set
+// and the program re-executed once. A user's own OMP_WAIT_POLICY is respected.
+static void prefer_passive_waiting(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
+}
+
 int main(int argc, char **argv) {
+    prefer_passive_waiting(argv);
     if (argc < 2) {
         usage(stderr);
         return OS_ERR_USAGE;
