@@ -238,6 +238,61 @@ static void test_upgrad(void) {
     CHECK_NEAR(wt[1], 0.5, 1e-6);
 }
 
+static void test_gradvac(void) {
+    os_weighting *w = make("gradvac", 2, NULL);
+    const float *g1 = G3, *g2 = G3 + D;
+    double a = dot(g1, g1, D), b = dot(g2, g2, D), d12 = dot(g1, g2, D), rho = d12 / sqrt(a * b);
+    CHECK(rho < 0);
+    float g[D], wt[2];
+    // first step: targets are 0, so the vaccine is exactly PCGrad's projection
+    CHECK(os_weighting_combine(w, G3, D, NULL, g, wt) == OS_OK);
+    CHECK_NEAR(wt[0], 1 - d12 / a, 1e-5);
+    CHECK_NEAR(wt[1], 1 - d12 / b, 1e-5);
+    // second step: targets are the EMA 0.01 rho; each adjusted gradient has cosine exactly T with the other task
+    double T = 0.01 * rho;
+    CHECK(os_weighting_combine(w, G3, D, NULL, g, wt) == OS_OK);
+    float p1[D], p2[D];
+    for (int d = 0; d < D; d++) {
+        p1[d] = g1[d] + (wt[1] - 1) * g2[d];
+        p2[d] = g2[d] + (wt[0] - 1) * g1[d];
+    }
+    CHECK_NEAR(dot(p1, g2, D) / sqrt(dot(p1, p1, D) * b), T, 1e-5);
+    CHECK_NEAR(dot(p2, g1, D) / sqrt(dot(p2, p2, D) * a), T, 1e-5);
+    double w1 = sqrt(a) * (T * sqrt(1 - rho * rho) - rho * sqrt(1 - T * T)) / (sqrt(b) * sqrt(1 - T * T));
+    CHECK_NEAR(wt[1] - 1, w1, 1e-5);
+    os_weighting_free(w);
+    // three tasks: deterministic given the seed
+    float ga[D], gb[D], wa[3];
+    run("gradvac", NULL, G3, 3, NULL, ga, wa);
+    run("gradvac", NULL, G3, 3, NULL, gb, wa);
+    for (int d = 0; d < D; d++) CHECK(ga[d] == gb[d]);
+}
+
+static void test_nash_mtl(void) {
+    float g[D], wt[3];
+    run("nash_mtl", NULL, G3, 3, NULL, g, wt);
+    double M[9], F = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            M[i * 3 + j] = dot(G3 + i * D, G3 + j * D, D);
+            F += M[i * 3 + j] * M[i * 3 + j];
+        }
+    F = sqrt(F);
+    for (int i = 0; i < 3; i++) {
+        CHECK(wt[i] > 0);
+        double s = 0;
+        for (int j = 0; j < 3; j++) s += M[i * 3 + j] / F * wt[j];
+        CHECK_MSG(fabs(s - 1 / wt[i]) < 1e-4 * (1 / wt[i]), "task %d: (A alpha)_i %g vs 1/alpha_i %g", i, s, 1 / wt[i]);
+    }
+    // orthogonal gradients of norms 2, 1, 4: alpha_i = sqrt(||M||_F) / ||G_i||
+    float Go[3 * D] = {2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 0};
+    run("nash_mtl", NULL, Go, 3, NULL, g, wt);
+    double Fo = sqrt(16.0 + 1 + 256);
+    CHECK_NEAR(wt[0], sqrt(Fo) / 2, 1e-4);
+    CHECK_NEAR(wt[1], sqrt(Fo) / 1, 1e-4);
+    CHECK_NEAR(wt[2], sqrt(Fo) / 4, 1e-4);
+}
+
 int main(void) {
     RUN(test_mgda_two_task_closed_form);
     RUN(test_mgda_three_tasks);
@@ -246,5 +301,7 @@ int main(void) {
     RUN(test_imtl_g);
     RUN(test_aligned_mtl);
     RUN(test_upgrad);
+    RUN(test_gradvac);
+    RUN(test_nash_mtl);
     return th_finish();
 }

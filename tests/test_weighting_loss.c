@@ -185,10 +185,32 @@ static void test_gradnorm_equalises(void) {
     os_weighting_free(w);
 }
 
+static void test_famo_hand(void) {
+    os_weighting *w = make("famo", 3, NULL, 1);
+    float L1[3] = {1, 2, 4}, L2[3] = {0.5f, 1.8f, 4}, lam[3];
+    // first step: z uniform, lambda_i = (1 / L_i) / sum_j (1 / L_j)
+    CHECK(os_weighting_loss_weights(w, L1, lam) == OS_OK);
+    double inv = 1 + 0.5 + 0.25;
+    for (int i = 0; i < 3; i++) CHECK_NEAR(lam[i], 1 / (L1[i] * inv), 1e-6);
+    // second step: one Adam step on the logits; the first Adam step moves each logit by -lr sign(d_i)
+    CHECK(os_weighting_loss_weights(w, L2, lam) == OS_OK);
+    double delta[3], md = 0, xi[3], z[3], zs = 0, c = 0;
+    for (int i = 0; i < 3; i++) md += (delta[i] = log(L1[i] + 1e-8) - log(L2[i] + 1e-8)) / 3;
+    for (int i = 0; i < 3; i++) {
+        double d = (delta[i] - md) / 3;
+        xi[i] = -0.025 * d / (fabs(d) + 1e-8);
+        zs += z[i] = exp(xi[i]);
+    }
+    for (int i = 0; i < 3; i++) c += (z[i] /= zs) / L2[i];
+    for (int i = 0; i < 3; i++) CHECK_NEAR(lam[i], z[i] / (c * L2[i]), 1e-5);
+    CHECK(xi[0] < 0 && xi[1] > 0);  // the fastest-improving task is down-weighted
+    os_weighting_free(w);
+}
+
 static void test_state_roundtrip(void) {
-    const char *names[] = {"rlw", "dwa", "uw", "gradnorm", "pcgrad", "static"};
+    const char *names[] = {"rlw", "dwa", "uw", "gradnorm", "pcgrad", "static", "famo", "gradvac"};
     float G[15] = {1, -2, 0.5f, 0, 3, -1, 1, 2, 0.5f, -1, 0.2f, 0.3f, -3, 1, 1};
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < 8; k++) {
         os_weighting *w = make(names[k], 3, NULL, 99);
         float L[3] = {1.5f, 0.7f, 2.0f}, g[5], wa[3], wb[3];
         for (int s = 0; s < 3; s++) {
@@ -243,6 +265,7 @@ int main(void) {
     RUN(test_rlw);
     RUN(test_uw_tracks_noise);
     RUN(test_gradnorm_equalises);
+    RUN(test_famo_hand);
     RUN(test_state_roundtrip);
     RUN(test_errors);
     return th_finish();

@@ -10,11 +10,12 @@ static const os_weighting_vt *const registry[] = {
     &os_wvt_ew,       &os_wvt_static,  &os_wvt_uw,     &os_wvt_dwa,     &os_wvt_gls,
     &os_wvt_rlw,      &os_wvt_gradnorm, &os_wvt_mgda,  &os_wvt_mgda_ub, &os_wvt_pcgrad,
     &os_wvt_cagrad,   &os_wvt_imtl_g,  &os_wvt_aligned_mtl, &os_wvt_upgrad,
+    &os_wvt_gradvac,  &os_wvt_nash_mtl, &os_wvt_famo,
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 
 const char *os_weighting_names(void) {
-    return "ew, static, uw, dwa, gls, rlw, gradnorm, mgda, mgda_ub, pcgrad, cagrad, imtl_g, aligned_mtl, upgrad";
+    return "ew, static, uw, dwa, gls, rlw, gradnorm, mgda, mgda_ub, pcgrad, cagrad, imtl_g, aligned_mtl, upgrad, gradvac, nash_mtl, famo";
 }
 
 void os_weighting_default_options(os_weighting_options *o) {
@@ -28,6 +29,9 @@ void os_weighting_default_options(os_weighting_options *o) {
     o->mgda_normalize = 0;
     o->upgrad_norm_eps = 1e-4f;
     o->upgrad_reg_eps = 1e-4f;
+    o->gradvac_beta = 0.01f;
+    o->famo_lr = 0.025f;
+    o->famo_gamma = 0.001f;
 }
 
 os_status os_wt_check_losses(const char *who, const float *losses, int n) {

@@ -28,13 +28,16 @@ typedef struct {
     int mgda_normalize;           // MGDA gradient normalisation: 0 none (default), 1 l2, 2 loss, 3 loss+
     float upgrad_norm_eps;        // UPGrad Gram normalisation threshold (1e-4, as torchjd)
     float upgrad_reg_eps;         // UPGrad Gram regularisation added to the diagonal (1e-4, as torchjd)
+    float gradvac_beta;           // GradVac EMA rate of the cosine targets (0.01)
+    float famo_lr;                // FAMO logit learning rate (Adam, 0.025)
+    float famo_gamma;             // FAMO logit weight decay (0.001)
 } os_weighting_options;
 
 // Fills `o` with the paper defaults listed above.
 void os_weighting_default_options(os_weighting_options *o);
 
 // Creates strategy `name` (ew, static, uw, dwa, gls, rlw, gradnorm, mgda, mgda_ub, pcgrad, cagrad, imtl_g,
-// aligned_mtl, upgrad) for 1 <= n_tasks <= 128 tasks (solvers keep n x n matrices on the stack). opt NULL = defaults. seed drives RLW and PCGrad's task order.
+// aligned_mtl, upgrad, gradvac, nash_mtl, famo) for 1 <= n_tasks <= 128 tasks (solvers keep n x n matrices on the stack). opt NULL = defaults. seed drives RLW and PCGrad's task order.
 os_status os_weighting_create(const char *name, int n_tasks, const os_weighting_options *opt, uint64_t seed,
                               os_weighting **out);
 void os_weighting_free(os_weighting *w);

@@ -32,7 +32,7 @@ struct os_weighting {
 
 extern const os_weighting_vt os_wvt_ew, os_wvt_static, os_wvt_uw, os_wvt_dwa, os_wvt_gls, os_wvt_rlw,
     os_wvt_gradnorm, os_wvt_mgda, os_wvt_mgda_ub, os_wvt_pcgrad, os_wvt_cagrad, os_wvt_imtl_g,
-    os_wvt_aligned_mtl, os_wvt_upgrad;
+    os_wvt_aligned_mtl, os_wvt_upgrad, os_wvt_gradvac, os_wvt_nash_mtl, os_wvt_famo;
 
 // Checks that losses is non-NULL and finite (strategy `who` needs them).
 os_status os_wt_check_losses(const char *who, const float *losses, int n);
