@@ -293,6 +293,93 @@ static void test_nash_mtl(void) {
     CHECK_NEAR(wt[2], sqrt(Fo) / 4, 1e-4);
 }
 
+static void test_graddrop(void) {
+    // coordinates 0..2 agree in sign (kept whole); coordinates 3, 4 conflict: all positive or all negative parts
+    float G[3 * D] = {1, -2, 0.5f, 3, -1,  //
+                      2, -1, 0.0f, -1, 2,  //
+                      0.5f, -3, 1, 1, 0.5f};
+    os_weighting *w = make("graddrop", 3, NULL);
+    float g[D], kept[3];
+    for (int t = 0; t < 20; t++) {
+        CHECK(os_weighting_combine(w, G, D, NULL, g, kept) == OS_OK);
+        CHECK_NEAR(g[0], 3.5, 1e-6);
+        CHECK_NEAR(g[1], -6, 1e-6);
+        CHECK_NEAR(g[2], 1.5, 1e-6);
+        for (int d = 3; d < 5; d++) {
+            double pos = 0, neg = 0;
+            for (int i = 0; i < 3; i++) *(G[i * D + d] > 0 ? &pos : &neg) += G[i * D + d];
+            CHECK(fabs(g[d] - pos) < 1e-6 || fabs(g[d] - neg) < 1e-6);
+        }
+    }
+    os_weighting_free(w);
+    // sign purity: tasks (+3, -1) keep the positive side with probability P = (1 + 2/4) / 2 = 0.75, whatever the
+    // sign of the representation (summed over a batch of 2)
+    enum { R = 4000 };
+    static float pg[2 * 2 * R], rep[2 * R], out[2 * R];
+    for (int neg = 0; neg < 2; neg++) {
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < 2; b++) {
+                pg[(0 * 2 + b) * R + r] = 1.5f;
+                pg[(1 * 2 + b) * R + r] = -0.5f;
+                rep[b * R + r] = neg ? -1.0f : 2.0f;
+            }
+        w = make("graddrop", 2, NULL);
+        float k2[2];
+        CHECK(os_weighting_graddrop(w, pg, rep, 2, R, out, k2) == OS_OK);
+        int pos = 0;
+        for (int r = 0; r < R; r++) {
+            CHECK(out[r] == 1.5f || out[r] == -0.5f);
+            pos += out[r] > 0;
+        }
+        CHECK_MSG(fabs(pos / (double)R - 0.75) < 0.03, "positive side kept %g of the time", pos / (double)R);
+        CHECK_NEAR(k2[0] + k2[1], 1, 1e-6);
+        os_weighting_free(w);
+    }
+    // leak = 1: nothing dropped
+    os_weighting_options o;
+    os_weighting_default_options(&o);
+    o.graddrop_leak = 1;
+    w = make("graddrop", 3, &o);
+    CHECK(os_weighting_combine(w, G, D, NULL, g, kept) == OS_OK);
+    for (int d = 0; d < D; d++) CHECK_NEAR(g[d], G[d] + G[D + d] + G[2 * D + d], 1e-6);
+    os_weighting_free(w);
+}
+
+static void test_dbmtl(void) {
+    os_weighting *w = make("dbmtl", 2, NULL);
+    float buf[2 * D] = {0}, g[D], al[2], L1[2] = {2, 0.5f}, L2[2] = {1, 0.25f};
+    CHECK(os_weighting_combine(w, G3, D, L1, g, al) == OS_ERR_USAGE);
+    CHECK(os_weighting_dbmtl(w, G3, D, L1, buf, g, al) == OS_OK);
+    // step 1: buf_i = (1 - 0.9) G_i / L_i; alpha_i = max ||buf|| / ||buf_i||
+    double ref[2][D], nr[2];
+    for (int i = 0; i < 2; i++) {
+        nr[i] = 0;
+        for (int d = 0; d < D; d++) {
+            ref[i][d] = 0.1 * G3[i * D + d] / (L1[i] + 1e-8);
+            CHECK_NEAR(buf[i * D + d], ref[i][d], 1e-6);
+            nr[i] += ref[i][d] * ref[i][d];
+        }
+        nr[i] = sqrt(nr[i]);
+    }
+    double mx = fmax(nr[0], nr[1]);
+    for (int i = 0; i < 2; i++) CHECK_NEAR(al[i], mx / (nr[i] + 1e-8), 1e-5);
+    for (int d = 0; d < D; d++) CHECK_NEAR(g[d], al[0] * ref[0][d] + al[1] * ref[1][d], 1e-5);
+    // step 2 with G rows swapped: beta_2 = 0.9 / sqrt(2)
+    float Gs[2 * D];
+    for (int d = 0; d < D; d++) {
+        Gs[d] = G3[D + d];
+        Gs[D + d] = G3[d];
+    }
+    CHECK(os_weighting_dbmtl(w, Gs, D, L2, buf, g, al) == OS_OK);
+    double b2 = 0.9 / sqrt(2.0);
+    for (int i = 0; i < 2; i++)
+        for (int d = 0; d < D; d++) {
+            double gr = Gs[i * D + d] / (L2[i] + 1e-8);
+            CHECK_NEAR(buf[i * D + d], gr + b2 * (ref[i][d] - gr), 1e-5);
+        }
+    os_weighting_free(w);
+}
+
 int main(void) {
     RUN(test_mgda_two_task_closed_form);
     RUN(test_mgda_three_tasks);
@@ -303,5 +390,7 @@ int main(void) {
     RUN(test_upgrad);
     RUN(test_gradvac);
     RUN(test_nash_mtl);
+    RUN(test_graddrop);
+    RUN(test_dbmtl);
     return th_finish();
 }

@@ -31,4 +31,4 @@ static os_status aligned_gram_weights(os_weighting *w, const double *M, const fl
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_aligned_mtl = {"aligned_mtl", 1, NULL, NULL, NULL, aligned_gram_weights};
+const os_weighting_vt os_wvt_aligned_mtl = {"aligned_mtl", 1, NULL, NULL, NULL, aligned_gram_weights, NULL};

@@ -73,4 +73,4 @@ static os_status cagrad_gram_weights(os_weighting *w, const double *A, const flo
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_cagrad = {"cagrad", 1, NULL, NULL, NULL, cagrad_gram_weights};
+const os_weighting_vt os_wvt_cagrad = {"cagrad", 1, NULL, NULL, NULL, cagrad_gram_weights, NULL};

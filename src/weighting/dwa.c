@@ -28,4 +28,4 @@ static os_status dwa_loss_weights(os_weighting *w, const float *losses, float *l
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_dwa = {"dwa", 0, dwa_state_len, NULL, dwa_loss_weights, NULL};
+const os_weighting_vt os_wvt_dwa = {"dwa", 0, dwa_state_len, NULL, dwa_loss_weights, NULL, NULL};

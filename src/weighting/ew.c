@@ -7,4 +7,4 @@ static os_status ew_loss_weights(os_weighting *w, const float *losses, float *la
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_ew = {"ew", 0, NULL, NULL, ew_loss_weights, NULL};
+const os_weighting_vt os_wvt_ew = {"ew", 0, NULL, NULL, ew_loss_weights, NULL, NULL};

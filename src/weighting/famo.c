@@ -54,4 +54,4 @@ static os_status famo_loss_weights(os_weighting *w, const float *losses, float *
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_famo = {"famo", 0, famo_state_len, NULL, famo_loss_weights, NULL};
+const os_weighting_vt os_wvt_famo = {"famo", 0, famo_state_len, NULL, famo_loss_weights, NULL, NULL};

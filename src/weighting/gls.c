@@ -20,4 +20,4 @@ static os_status gls_loss_weights(os_weighting *w, const float *losses, float *l
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_gls = {"gls", 0, NULL, NULL, gls_loss_weights, NULL};
+const os_weighting_vt os_wvt_gls = {"gls", 0, NULL, NULL, gls_loss_weights, NULL, NULL};

@@ -77,4 +77,4 @@ static os_status gradnorm_gram_weights(os_weighting *w, const double *M, const f
 }
 
 const os_weighting_vt os_wvt_gradnorm = {"gradnorm", 1, gradnorm_state_len, gradnorm_init, gradnorm_loss_weights,
-                                         gradnorm_gram_weights};
+                                         gradnorm_gram_weights, NULL};

@@ -52,4 +52,4 @@ static os_status gradvac_gram_weights(os_weighting *w, const double *M, const fl
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_gradvac = {"gradvac", 1, gradvac_state_len, NULL, NULL, gradvac_gram_weights};
+const os_weighting_vt os_wvt_gradvac = {"gradvac", 1, gradvac_state_len, NULL, NULL, gradvac_gram_weights, NULL};

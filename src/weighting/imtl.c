@@ -40,4 +40,4 @@ static os_status imtl_gram_weights(os_weighting *w, const double *M, const float
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_imtl_g = {"imtl_g", 1, NULL, NULL, NULL, imtl_gram_weights};
+const os_weighting_vt os_wvt_imtl_g = {"imtl_g", 1, NULL, NULL, NULL, imtl_gram_weights, NULL};

@@ -31,5 +31,5 @@ static os_status mgda_gram_weights(os_weighting *w, const double *M, const float
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_mgda = {"mgda", 1, NULL, NULL, NULL, mgda_gram_weights};
-const os_weighting_vt os_wvt_mgda_ub = {"mgda_ub", 1, NULL, NULL, NULL, mgda_gram_weights};
+const os_weighting_vt os_wvt_mgda = {"mgda", 1, NULL, NULL, NULL, mgda_gram_weights, NULL};
+const os_weighting_vt os_wvt_mgda_ub = {"mgda_ub", 1, NULL, NULL, NULL, mgda_gram_weights, NULL};

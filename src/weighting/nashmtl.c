@@ -65,4 +65,4 @@ static os_status nash_gram_weights(os_weighting *w, const double *M, const float
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_nash_mtl = {"nash_mtl", 1, NULL, NULL, NULL, nash_gram_weights};
+const os_weighting_vt os_wvt_nash_mtl = {"nash_mtl", 1, NULL, NULL, NULL, nash_gram_weights, NULL};

@@ -33,4 +33,4 @@ static os_status pcgrad_gram_weights(os_weighting *w, const double *M, const flo
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_pcgrad = {"pcgrad", 1, NULL, NULL, NULL, pcgrad_gram_weights};
+const os_weighting_vt os_wvt_pcgrad = {"pcgrad", 1, NULL, NULL, NULL, pcgrad_gram_weights, NULL};

@@ -17,4 +17,4 @@ static os_status rlw_loss_weights(os_weighting *w, const float *losses, float *l
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_rlw = {"rlw", 0, NULL, NULL, rlw_loss_weights, NULL};
+const os_weighting_vt os_wvt_rlw = {"rlw", 0, NULL, NULL, rlw_loss_weights, NULL, NULL};

@@ -22,4 +22,4 @@ static os_status static_loss_weights(os_weighting *w, const float *losses, float
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_static = {"static", 0, static_state_len, static_init, static_loss_weights, NULL};
+const os_weighting_vt os_wvt_static = {"static", 0, static_state_len, static_init, static_loss_weights, NULL, NULL};

@@ -39,4 +39,4 @@ static os_status upgrad_gram_weights(os_weighting *w, const double *M, const flo
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_upgrad = {"upgrad", 1, NULL, NULL, NULL, upgrad_gram_weights};
+const os_weighting_vt os_wvt_upgrad = {"upgrad", 1, NULL, NULL, NULL, upgrad_gram_weights, NULL};

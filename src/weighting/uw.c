@@ -30,4 +30,4 @@ os_status os_weighting_uw_grad(os_weighting *w, const float *losses, double *tot
     return OS_OK;
 }
 
-const os_weighting_vt os_wvt_uw = {"uw", 0, uw_state_len, NULL, uw_loss_weights, NULL};
+const os_weighting_vt os_wvt_uw = {"uw", 0, uw_state_len, NULL, uw_loss_weights, NULL, NULL};

@@ -10,12 +10,12 @@ static const os_weighting_vt *const registry[] = {
     &os_wvt_ew,       &os_wvt_static,  &os_wvt_uw,     &os_wvt_dwa,     &os_wvt_gls,
     &os_wvt_rlw,      &os_wvt_gradnorm, &os_wvt_mgda,  &os_wvt_mgda_ub, &os_wvt_pcgrad,
     &os_wvt_cagrad,   &os_wvt_imtl_g,  &os_wvt_aligned_mtl, &os_wvt_upgrad,
-    &os_wvt_gradvac,  &os_wvt_nash_mtl, &os_wvt_famo,
+    &os_wvt_gradvac,  &os_wvt_nash_mtl, &os_wvt_famo, &os_wvt_graddrop, &os_wvt_dbmtl,
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 
 const char *os_weighting_names(void) {
-    return "ew, static, uw, dwa, gls, rlw, gradnorm, mgda, mgda_ub, pcgrad, cagrad, imtl_g, aligned_mtl, upgrad, gradvac, nash_mtl, famo";
+    return "ew, static, uw, dwa, gls, rlw, gradnorm, mgda, mgda_ub, pcgrad, cagrad, imtl_g, aligned_mtl, upgrad, gradvac, nash_mtl, famo, graddrop, dbmtl";
 }
 
 void os_weighting_default_options(os_weighting_options *o) {
@@ -32,6 +32,9 @@ void os_weighting_default_options(os_weighting_options *o) {
     o->gradvac_beta = 0.01f;
     o->famo_lr = 0.025f;
     o->famo_gamma = 0.001f;
+    o->graddrop_leak = 0.0f;
+    o->dbmtl_beta = 0.9f;
+    o->dbmtl_beta_sigma = 0.5f;
 }
 
 os_status os_wt_check_losses(const char *who, const float *losses, int n) {
@@ -109,6 +112,11 @@ os_status os_weighting_combine(os_weighting *w, const float *G, size_t D, const 
     os_status st = OS_OK;
     if (!wd || !wf) {
         st = OS_ERR_NOMEM;
+        goto done;
+    }
+    if (w->vt->raw_combine) {
+        st = w->vt->raw_combine(w, G, D, losses, g, weights);
+        if (st == OS_OK) w->step++;
         goto done;
     }
     for (size_t k = 0; k < (size_t)n * D; k++)

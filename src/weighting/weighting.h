@@ -31,13 +31,16 @@ typedef struct {
     float gradvac_beta;           // GradVac EMA rate of the cosine targets (0.01)
     float famo_lr;                // FAMO logit learning rate (Adam, 0.025)
     float famo_gamma;             // FAMO logit weight decay (0.001)
+    float graddrop_leak;          // GradDrop leak (0: pure sign dropout, as LibMTL)
+    float dbmtl_beta;             // DB-MTL gradient EMA rate beta (0.9)
+    float dbmtl_beta_sigma;       // DB-MTL EMA decay exponent: beta_t = beta / t^beta_sigma (0.5)
 } os_weighting_options;
 
 // Fills `o` with the paper defaults listed above.
 void os_weighting_default_options(os_weighting_options *o);
 
 // Creates strategy `name` (ew, static, uw, dwa, gls, rlw, gradnorm, mgda, mgda_ub, pcgrad, cagrad, imtl_g,
-// aligned_mtl, upgrad, gradvac, nash_mtl, famo) for 1 <= n_tasks <= 128 tasks (solvers keep n x n matrices on the stack). opt NULL = defaults. seed drives RLW and PCGrad's task order.
+// aligned_mtl, upgrad, gradvac, nash_mtl, famo, graddrop, dbmtl) for 1 <= n_tasks <= 128 tasks (solvers keep n x n matrices on the stack). opt NULL = defaults. seed drives RLW and PCGrad's task order.
 os_status os_weighting_create(const char *name, int n_tasks, const os_weighting_options *opt, uint64_t seed,
                               os_weighting **out);
 void os_weighting_free(os_weighting *w);
@@ -71,6 +74,19 @@ os_status os_weighting_uw_grad(os_weighting *w, const float *losses, double *tot
 // Writes the updated weights (renormalised to sum n) into lambda (n, may be NULL).
 os_status os_weighting_gradnorm_update(os_weighting *w, const float *grad_norms, const float *loss_ratios,
                                        float *lambda);
+
+// GradDrop on representation gradients: per_grads is n x B x R (task i's gradient of the shared representation
+// for each of the B examples), rep (B x R, may be NULL = all positive) the representation itself. Writes the
+// combined representation gradient (B x R) into out and, if kept (n, may be NULL), the fraction of the R
+// coordinates where task i's gradient survived. os_weighting_combine on G (n x D) is this with B = 1, rep NULL.
+os_status os_weighting_graddrop(os_weighting *w, const float *per_grads, const float *rep, size_t B, size_t R,
+                                float *out, float *kept);
+
+// DB-MTL step. buffer (n x D) is the caller-owned EMA of the log-loss gradients, zero before the first step and
+// saved with the trainer's checkpoint (it is model-sized, so the library does not own it). Writes g (D) and
+// alpha (n, may be NULL): g = sum_i alpha_i buffer_i. os_weighting_combine fails for dbmtl (it has no buffer).
+os_status os_weighting_dbmtl(os_weighting *w, const float *G, size_t D, const float *losses, float *buffer,
+                             float *g, float *alpha);
 
 // Exact-resume state as a flat float array (step counter, RNG state, strategy state).
 size_t os_weighting_state_size(const os_weighting *w);

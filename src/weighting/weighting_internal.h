@@ -18,6 +18,8 @@ typedef struct os_weighting_vt {
     // Effective weights from the Gram matrix M = G G^T (n x n, double, row-major) and the losses;
     // NULL to use loss_weights. The caller forms g = sum_i weights_i G_i.
     os_status (*gram_weights)(os_weighting *w, const double *M, const float *losses, double *weights);
+    // Whole combine on the raw G for strategies that are not a weighted sum of rows (graddrop, dbmtl); may be NULL.
+    os_status (*raw_combine)(os_weighting *w, const float *G, size_t D, const float *losses, float *g, float *weights);
 } os_weighting_vt;
 
 struct os_weighting {
@@ -32,7 +34,8 @@ struct os_weighting {
 
 extern const os_weighting_vt os_wvt_ew, os_wvt_static, os_wvt_uw, os_wvt_dwa, os_wvt_gls, os_wvt_rlw,
     os_wvt_gradnorm, os_wvt_mgda, os_wvt_mgda_ub, os_wvt_pcgrad, os_wvt_cagrad, os_wvt_imtl_g,
-    os_wvt_aligned_mtl, os_wvt_upgrad, os_wvt_gradvac, os_wvt_nash_mtl, os_wvt_famo;
+    os_wvt_aligned_mtl, os_wvt_upgrad, os_wvt_gradvac, os_wvt_nash_mtl, os_wvt_famo,
+    os_wvt_graddrop, os_wvt_dbmtl;
 
 // Checks that losses is non-NULL and finite (strategy `who` needs them).
 os_status os_wt_check_losses(const char *who, const float *losses, int n);
