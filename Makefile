@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-fast test-asan clean
+.PHONY: all setup build demo test test-fast test-asan test-fuzz clean
 
 all: build
 
@@ -27,7 +27,11 @@ test-asan: setup
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS)
 
-test: test-fast test-asan
+# Every libFuzzer target for about 18 s (docs/reliability.md); fails on a crash.
+test-fuzz: setup
+	@bash scripts/fuzz_ci.sh
+
+test: test-fast test-asan test-fuzz
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target with clang (fuzzer + ASan + UBSan) and runs it for a while:
-#   scripts/fuzz.sh TARGET SECONDS     TARGET: safetensors | config
+#   scripts/fuzz.sh TARGET SECONDS     TARGET: safetensors | config | conll | delimited | jsonl | semeval |
+#                                              tokenizer
+#   scripts/fuzz.sh --build TARGET     builds only
 # Seeds come from tests/fuzz/corpus/TARGET (read only); new inputs and any crash-* / leak-* / timeout-*
 # files go to build-fuzz/. Prints the executions run and the crashes found; exits non-zero on a crash.
 set -euo pipefail
 
 usage() {
-  echo "usage: scripts/fuzz.sh safetensors|config SECONDS" >&2
+  echo "usage: scripts/fuzz.sh $targets_usage SECONDS | --build TARGET" >&2
   exit 2
 }
+targets_usage="safetensors|config|conll|delimited|jsonl|semeval|tokenizer"
 [ $# -eq 2 ] || usage
-target=$1
-seconds=$2
+build_only=0
+if [ "$1" = --build ]; then
+  build_only=1
+  target=$2
+  seconds=0
+else
+  target=$1
+  seconds=$2
+fi
 [[ $seconds =~ ^[0-9]+$ ]] || usage
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +29,9 @@ cd "$root"
 case $target in
   safetensors) sources=(src/io/safetensors.c src/util/error.c src/util/fileio.c) ;;
   config) sources=(src/model/bert_config.c src/util/error.c src/util/fileio.c) ;;
+  conll | delimited | jsonl | semeval)
+    sources=(src/data/dataset.c "src/data/read_$target.c" src/util/error.c src/util/fileio.c) ;;
+  tokenizer) sources=(src/tokenizer/*.c src/util/error.c src/util/fileio.c) ;;
   *) usage ;;
 esac
 
@@ -28,14 +41,17 @@ bin=$out/fuzz_$target
 # shellcheck disable=SC2046  # pkg-config's flags are meant to split
 clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -fno-omit-frame-pointer -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I src \
-  "tests/fuzz/fuzz_$target.c" "${sources[@]}" $(pkg-config --cflags --libs jansson) -lm -o "$bin"
+  "tests/fuzz/fuzz_$target.c" "${sources[@]}" $(pkg-config --cflags --libs jansson libutf8proc) -lm -o "$bin"
+[ "$build_only" -eq 0 ] || exit 0
+dict=()
+[ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
 
 log=$out/fuzz_$target.log
 before=$(find "$out/artifacts-$target" -type f | wc -l)
 status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   "$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
-  -dict="tests/fuzz/$target.dict" -artifact_prefix="$out/artifacts-$target/" \
+  "${dict[@]}" -artifact_prefix="$out/artifacts-$target/" \
   "$out/corpus-$target" "tests/fuzz/corpus/$target" >"$log" 2>&1 || status=$?
 after=$(find "$out/artifacts-$target" -type f | wc -l)
 
