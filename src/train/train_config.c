@@ -390,6 +390,7 @@ os_status os_train_config_load(os_train_config *c, const char *file, char *const
     if (!root) {
         c->file = strdup(file);
         int missing = err.line < 0 || strstr(err.text, "unable to open");
+        if (err.line < 0) return os_fail(missing ? OS_ERR_IO : OS_ERR_INPUT, "%s: %s", file, err.text);  // no position
         return os_fail(missing ? OS_ERR_IO : OS_ERR_INPUT, "%s:%d:%d: %s", file, err.line, err.column, err.text);
     }
     return os_train_config_from_json(c, root, file, sets, n_sets);
