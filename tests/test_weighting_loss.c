@@ -208,9 +208,9 @@ static void test_famo_hand(void) {
 }
 
 static void test_state_roundtrip(void) {
-    const char *names[] = {"rlw", "dwa", "uw", "gradnorm", "pcgrad", "static", "famo", "gradvac"};
+    const char *names[] = {"rlw", "dwa", "uw", "gradnorm", "pcgrad", "static", "famo", "gradvac", "graddrop"};
     float G[15] = {1, -2, 0.5f, 0, 3, -1, 1, 2, 0.5f, -1, 0.2f, 0.3f, -3, 1, 1};
-    for (int k = 0; k < 8; k++) {
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         os_weighting *w = make(names[k], 3, NULL, 99);
         float L[3] = {1.5f, 0.7f, 2.0f}, g[5], wa[3], wb[3];
         for (int s = 0; s < 3; s++) {

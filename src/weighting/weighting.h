@@ -51,13 +51,14 @@ int os_weighting_needs_grads(const os_weighting *w);
 // Comma-separated list of the registered names (for error messages and --help).
 const char *os_weighting_names(void);
 
-// Loss weights of this step (losses: n finite per-task losses; may be NULL for ew/static/rlw/gradnorm).
+// Loss weights of this step (losses: n finite per-task losses; may be NULL except for gls and famo).
 // Fails with OS_ERR_USAGE for the gradient-balancing strategies.
 os_status os_weighting_loss_weights(os_weighting *w, const float *losses, float *lambda);
 
 // Combines the per-task gradients G (n x D, row-major) into g (D). weights (n, may be NULL) receives the
-// effective coefficients: g = sum_i weights_i G_i for every strategy. losses may be NULL except where the
-// strategy needs them (uw, dwa, gls, gradnorm, mgda with loss normalisation).
+// effective coefficients: g = sum_i weights_i G_i for every strategy except graddrop (weights = fraction of
+// coordinates kept per task); dbmtl is refused (use os_weighting_dbmtl). losses may be NULL except where the
+// strategy needs them (gls, famo, gradnorm, mgda with loss normalisation).
 os_status os_weighting_combine(os_weighting *w, const float *G, size_t D, const float *losses, float *g,
                                float *weights);
 
