@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "infer/predictor.h"
+#include "onestone.h"
 
 static const char *usage =
     "usage: onestone predict MODEL_DIR [--tasks A,B] [--logits] [--max-length N] [--batch-size N]\n"
@@ -31,16 +31,20 @@ static int parse_int(const char *s, int *out) {
     return 0;
 }
 
-static int flush_batch(os_predictor *p, char **lines, int n) {
-    json_t *res;
-    os_status st = os_predictor_run(p, (const char *const *)lines, n, &res);
-    if (st) return cli_report("predict", st);
-    for (size_t i = 0; i < json_array_size(res); i++) {
-        char *s = json_dumps(json_array_get(res, i), JSON_COMPACT | JSON_REAL_PRECISION(9));
+static int flush_batch(onestone_context *c, const char *tasks, char **lines, int n) {
+    onestone_result *res;
+    char err[1024];
+    int rc = onestone_predict(c, (const char *const *)lines, n, tasks, &res, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "onestone predict: %s\n", err);
+        return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        char *s = onestone_result_json(res, i);
         if (s) puts(s);
         free(s);
     }
-    json_decref(res);
+    onestone_result_free(res);
     for (int i = 0; i < n; i++) free(lines[i]);
     fflush(stdout);
     return 0;
@@ -80,30 +84,42 @@ int cmd_predict(int argc, char **argv) {
         fprintf(stderr, "onestone predict: missing MODEL_DIR (see onestone predict --help)\n");
         return 2;
     }
-    os_predictor p;
-    os_status st = os_predictor_open(&p, dir, max_length);
-    if (st) return cli_report("predict", st);
-    p.with_logits = with_logits;
-    if ((st = os_predictor_select(&p, tasks))) {
-        os_predictor_close(&p);
-        return cli_report("predict", st);
+    char err[1024];
+    onestone_model *m = onestone_model_load(dir, err, sizeof err);
+    onestone_context *c = m ? onestone_context_new(m, err, sizeof err) : NULL;
+    if (!c) {
+        fprintf(stderr, "onestone predict: %s\n", err);
+        onestone_model_free(m);
+        return onestone_last_error_code();
+    }
+    onestone_context_set_max_length(c, max_length);
+    onestone_context_set_logits(c, with_logits);
+    onestone_result *none;
+    int rc = onestone_predict(c, NULL, 0, tasks, &none, err, sizeof err);  // checks --tasks before reading stdin
+    onestone_result_free(none);
+    if (rc) {
+        fprintf(stderr, "onestone predict: %s\n", err);
+        onestone_context_free(c);
+        onestone_model_free(m);
+        return rc;
     }
     char **lines = calloc((size_t)batch, sizeof(char *));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int n = 0, rc = 0;
+    int n = 0;
     while (!rc && (len = getline(&line, &cap, stdin)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         lines[n++] = strdup(line);
         if (n == batch) {
-            rc = flush_batch(&p, lines, n);
+            rc = flush_batch(c, tasks, lines, n);
             n = 0;
         }
     }
-    if (!rc && n) rc = flush_batch(&p, lines, n);
+    if (!rc && n) rc = flush_batch(c, tasks, lines, n);
     free(line);
     free(lines);
-    os_predictor_close(&p);
+    onestone_context_free(c);
+    onestone_model_free(m);
     return rc;
 }

@@ -1,0 +1,302 @@
+// The public C API (include/onestone.h) over the predictor (src/infer/predictor.c). A context owns its own
+// predictor: the encoder keeps its activations inside the model struct, so two threads cannot share one. The
+// first context borrows the model's own predictor (the metadata readers only touch names and labels, which a
+// forward pass never writes); every further context loads its own copy from the model directory.
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onestone.h"
+#include "infer/predictor.h"
+
+#define ONESTONE_API __attribute__((visibility("default")))
+
+struct onestone_model {
+    os_predictor p;     // metadata; also run by the one context that borrows it
+    char *dir;
+    atomic_int lent;    // 1 while a context borrows p
+};
+
+struct onestone_context {
+    const onestone_model *m;
+    os_predictor own;   // loaded for this context unless it borrows the model's
+    os_predictor *p;    // &own or the model's
+};
+
+struct onestone_result {
+    const onestone_model *m;
+    json_t *arr;  // the predictor's JSON array, one object per text
+    int n;
+};
+
+static _Thread_local int last_code;
+
+// Records a failure of the calling thread's API call: code, and the message in err.
+static void set_err(char *err, size_t errlen, const char *what, int code) {
+    last_code = code ? code : ONESTONE_ERR_INTERNAL;
+    if (!err || !errlen) return;
+    const char *msg = os_last_error();
+    snprintf(err, errlen, "%s", *msg ? msg : what);
+}
+
+ONESTONE_API const char *onestone_version(void) { return "0.1.0"; }
+
+ONESTONE_API int onestone_last_error_code(void) { return last_code; }
+
+ONESTONE_API onestone_model *onestone_model_load(const char *dir, char *err, size_t errlen) {
+    os_clear_error();
+    last_code = 0;
+    if (err && errlen) err[0] = '\0';
+    if (!dir) {
+        set_err(err, errlen, "failed", os_fail(OS_ERR_USAGE, "onestone_model_load: no directory"));
+        return NULL;
+    }
+    onestone_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        free(m);
+        set_err(err, errlen, "out of memory", ONESTONE_ERR_NOMEM);
+        return NULL;
+    }
+    os_status st = os_predictor_open(&m->p, dir, 0);
+    if (st) {
+        set_err(err, errlen, "failed to load the model", (int)st);
+        free(m->dir);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+ONESTONE_API void onestone_model_free(onestone_model *m) {
+    if (!m) return;
+    os_predictor_close(&m->p);
+    free(m->dir);
+    free(m);
+}
+
+ONESTONE_API int onestone_model_num_tasks(const onestone_model *m) { return m ? m->p.model.n_heads : 0; }
+
+static const os_head *head_at(const onestone_model *m, int i) {
+    return m && i >= 0 && i < m->p.model.n_heads ? &m->p.model.heads[i] : NULL;
+}
+
+ONESTONE_API const char *onestone_model_task_name(const onestone_model *m, int i) {
+    const os_head *h = head_at(m, i);
+    return h ? h->name : NULL;
+}
+
+ONESTONE_API int onestone_model_find_task(const onestone_model *m, const char *name) {
+    return m && name ? os_model_find_task(&m->p.model, name) : -1;
+}
+
+ONESTONE_API int onestone_model_task_level(const onestone_model *m, int i) {
+    const os_head *h = head_at(m, i);
+    if (!h) return -1;
+    return h->level == OS_TASK_TOKEN ? ONESTONE_TASK_TOKEN
+           : h->level == OS_TASK_ENTITY_PAIR ? ONESTONE_TASK_ENTITY_PAIR : ONESTONE_TASK_SEQUENCE;
+}
+
+ONESTONE_API int onestone_model_task_problem(const onestone_model *m, int i) {
+    const os_head *h = head_at(m, i);
+    if (!h) return -1;
+    return h->problem == OS_PROBLEM_MULTI_LABEL ? ONESTONE_PROBLEM_MULTI_LABEL
+           : h->problem == OS_PROBLEM_REGRESSION ? ONESTONE_PROBLEM_REGRESSION : ONESTONE_PROBLEM_CLASSIFICATION;
+}
+
+ONESTONE_API int onestone_model_task_num_labels(const onestone_model *m, int i) {
+    const os_head *h = head_at(m, i);
+    return h ? h->num_labels : -1;
+}
+
+ONESTONE_API const char *onestone_model_task_label(const onestone_model *m, int i, int j) {
+    const os_head *h = head_at(m, i);
+    return h && h->labels && j >= 0 && j < h->num_labels ? h->labels[j] : NULL;
+}
+
+ONESTONE_API onestone_context *onestone_context_new(const onestone_model *m, char *err, size_t errlen) {
+    os_clear_error();
+    last_code = 0;
+    if (err && errlen) err[0] = '\0';
+    if (!m) {
+        set_err(err, errlen, "failed", os_fail(OS_ERR_USAGE, "onestone_context_new: no model"));
+        return NULL;
+    }
+    onestone_context *c = calloc(1, sizeof *c);
+    if (!c) {
+        set_err(err, errlen, "out of memory", ONESTONE_ERR_NOMEM);
+        return NULL;
+    }
+    c->m = m;
+    onestone_model *mm = (onestone_model *)m;  // only the lent flag changes
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&mm->lent, &expected, 1)) {
+        c->p = &mm->p;
+        return c;
+    }
+    os_status st = os_predictor_open(&c->own, m->dir, 0);
+    if (st) {
+        set_err(err, errlen, "failed to load the model", (int)st);
+        free(c);
+        return NULL;
+    }
+    c->p = &c->own;
+    return c;
+}
+
+ONESTONE_API void onestone_context_free(onestone_context *c) {
+    if (!c) return;
+    if (c->p == &c->own) {
+        os_predictor_close(&c->own);
+    } else {  // give the model's predictor back with the default settings
+        onestone_model *mm = (onestone_model *)c->m;
+        mm->p.with_logits = 0;
+        mm->p.max_length = mm->p.model.cfg.max_position_embeddings;
+        os_predictor_select(&mm->p, NULL);
+        atomic_store(&mm->lent, 0);
+    }
+    free(c);
+}
+
+ONESTONE_API void onestone_context_set_max_length(onestone_context *c, int max_length) {
+    if (!c) return;
+    int maxpos = c->p->model.cfg.max_position_embeddings;
+    c->p->max_length = max_length > 0 && max_length < maxpos ? max_length : maxpos;
+}
+
+ONESTONE_API void onestone_context_set_logits(onestone_context *c, int on) {
+    if (c) c->p->with_logits = on != 0;
+}
+
+ONESTONE_API int onestone_predict(onestone_context *c, const char *const *texts, int n, const char *tasks,
+                                  onestone_result **out, char *err, size_t errlen) {
+    os_clear_error();
+    last_code = 0;
+    if (err && errlen) err[0] = '\0';
+    if (out) *out = NULL;
+    if (!c || !out || n < 0 || (n > 0 && !texts)) {
+        set_err(err, errlen, "failed", os_fail(OS_ERR_USAGE, "onestone_predict: bad arguments"));
+        return ONESTONE_ERR_USAGE;
+    }
+    for (int i = 0; i < n; i++)
+        if (!texts[i]) {
+            set_err(err, errlen, "failed", os_fail(OS_ERR_USAGE, "onestone_predict: text %d is NULL", i));
+            return ONESTONE_ERR_USAGE;
+        }
+    os_status st = os_predictor_select(c->p, tasks);
+    json_t *arr = NULL;
+    if (!st) st = os_predictor_run(c->p, texts, n, &arr);
+    onestone_result *r = NULL;
+    if (!st && !(r = calloc(1, sizeof *r))) st = os_fail(OS_ERR_NOMEM, "out of memory");
+    if (st) {
+        json_decref(arr);
+        set_err(err, errlen, "prediction failed", (int)st);
+        return (int)st;
+    }
+    r->m = c->m;
+    r->arr = arr;
+    r->n = n;
+    *out = r;
+    return 0;
+}
+
+ONESTONE_API void onestone_result_free(onestone_result *r) {
+    if (!r) return;
+    json_decref(r->arr);
+    free(r);
+}
+
+ONESTONE_API int onestone_result_num_texts(const onestone_result *r) { return r ? r->n : 0; }
+
+// Text i's prediction object for the task (NULL when absent or null).
+static json_t *pred_of(const onestone_result *r, int i, int task) {
+    if (!r || i < 0 || i >= r->n) return NULL;
+    const os_head *h = head_at(r->m, task);
+    if (!h) return NULL;
+    json_t *p = json_object_get(json_array_get(r->arr, (size_t)i), h->name);
+    return json_is_object(p) ? p : NULL;
+}
+
+static int label_index(const os_head *h, const char *name) {
+    for (int j = 0; h->labels && name && j < h->num_labels; j++)
+        if (!strcmp(h->labels[j], name)) return j;
+    return -1;
+}
+
+ONESTONE_API int onestone_result_has(const onestone_result *r, int i, int task) {
+    return pred_of(r, i, task) != NULL;
+}
+
+ONESTONE_API const char *onestone_result_label(const onestone_result *r, int i, int task, int *index,
+                                               double *score) {
+    json_t *p = pred_of(r, i, task);
+    const char *name = p ? json_string_value(json_object_get(p, "label")) : NULL;
+    if (!name) return NULL;
+    if (index) *index = label_index(head_at(r->m, task), name);
+    if (score) *score = json_number_value(json_object_get(p, "score"));
+    return name;
+}
+
+static int copy_numbers(json_t *a, double *out, int cap) {
+    if (!json_is_array(a)) return -1;
+    int n = (int)json_array_size(a);
+    for (int k = 0; k < n && k < cap && out; k++) out[k] = json_number_value(json_array_get(a, (size_t)k));
+    return n;
+}
+
+ONESTONE_API int onestone_result_values(const onestone_result *r, int i, int task, double *out, int cap) {
+    json_t *p = pred_of(r, i, task);
+    if (!p) return -1;
+    const os_head *h = head_at(r->m, task);
+    json_t *v = json_object_get(p, "value"), *scores = json_object_get(p, "scores");
+    if (v) {
+        if (out && cap > 0) out[0] = json_number_value(v);
+        return 1;
+    }
+    if (json_is_object(scores)) {
+        for (int j = 0; j < h->num_labels && j < cap && out; j++)
+            out[j] = json_number_value(json_object_get(scores, h->labels[j]));
+        return h->num_labels;
+    }
+    return copy_numbers(json_object_get(p, "values"), out, cap);
+}
+
+ONESTONE_API int onestone_result_num_active(const onestone_result *r, int i, int task) {
+    json_t *a = json_object_get(pred_of(r, i, task), "labels");
+    return json_is_array(a) ? (int)json_array_size(a) : -1;
+}
+
+ONESTONE_API const char *onestone_result_active_label(const onestone_result *r, int i, int task, int k) {
+    json_t *a = json_object_get(pred_of(r, i, task), "labels");
+    if (!json_is_array(a) || k < 0) return NULL;
+    int j = label_index(head_at(r->m, task), json_string_value(json_array_get(a, (size_t)k)));
+    return j >= 0 ? head_at(r->m, task)->labels[j] : NULL;
+}
+
+ONESTONE_API int onestone_result_num_words(const onestone_result *r, int i, int task) {
+    json_t *a = json_object_get(pred_of(r, i, task), "words");
+    return json_is_array(a) ? (int)json_array_size(a) : -1;
+}
+
+ONESTONE_API const char *onestone_result_word(const onestone_result *r, int i, int task, int w, int *start,
+                                              int *end) {
+    json_t *a = json_object_get(pred_of(r, i, task), "words");
+    json_t *wo = json_is_array(a) && w >= 0 ? json_array_get(a, (size_t)w) : NULL;
+    if (!wo) return NULL;
+    if (start) *start = (int)json_integer_value(json_object_get(wo, "start"));
+    if (end) *end = (int)json_integer_value(json_object_get(wo, "end"));
+    int j = label_index(head_at(r->m, task), json_string_value(json_object_get(wo, "label")));
+    return j >= 0 ? head_at(r->m, task)->labels[j] : NULL;
+}
+
+ONESTONE_API int onestone_result_logits(const onestone_result *r, int i, int task, double *out, int cap) {
+    json_t *p = pred_of(r, i, task);
+    const os_head *h = head_at(r ? r->m : NULL, task);
+    if (!p || !h || h->level == OS_TASK_TOKEN) return -1;
+    return copy_numbers(json_object_get(p, "logits"), out, cap);
+}
+
+ONESTONE_API char *onestone_result_json(const onestone_result *r, int i) {
+    if (!r || i < 0 || i >= r->n) return NULL;
+    return json_dumps(json_array_get(r->arr, (size_t)i), JSON_COMPACT | JSON_REAL_PRECISION(9));
+}
