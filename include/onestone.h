@@ -40,7 +40,7 @@ int onestone_last_error_code(void);
 // Loads a model directory (config.json + model.safetensors + vocab.txt or tokenizer.json). NULL on failure
 // (message in err).
 onestone_model *onestone_model_load(const char *dir, char *err, size_t errlen);
-// Frees the model; every context made from it must be freed first. NULL is a no-op.
+// Frees the model; every context and result made from it must be freed first. NULL is a no-op.
 void onestone_model_free(onestone_model *m);
 
 int onestone_model_num_tasks(const onestone_model *m);
@@ -56,7 +56,7 @@ int onestone_model_task_num_labels(const onestone_model *m, int i);
 const char *onestone_model_task_label(const onestone_model *m, int i, int j);
 
 // A context for predictions with model m (which must outlive it). One context per thread. NULL on failure
-// (message in err). Memory: a context currently holds its own copy of the model's weights (see docs/api.md).
+// (message in err). A context shares the model's weights and tokenizer; it owns only activation buffers.
 onestone_context *onestone_context_new(const onestone_model *m, char *err, size_t errlen);
 void onestone_context_free(onestone_context *c);
 // Texts longer than max_length word pieces (including [CLS]/[SEP]) are truncated; 0 = the model's limit.

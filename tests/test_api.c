@@ -20,7 +20,7 @@ static void make_model(void) {
     static const char *const cls_labels[] = {"neg", "pos"};
     static const char *const tag_labels[] = {"O", "B-X", "I-X"};
     static const char *const ml_labels[] = {"a", "b", "c"};
-    os_task_spec tasks[4] = {
+    os_task_spec tasks[5] = {
         {.name = "sent", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 2,
          .labels = cls_labels},
         {.name = "tags", .level = OS_TASK_TOKEN, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 3,
@@ -28,9 +28,11 @@ static void make_model(void) {
         {.name = "topics", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_MULTI_LABEL, .num_labels = 3,
          .labels = ml_labels},
         {.name = "score", .level = OS_TASK_SEQUENCE, .problem = OS_PROBLEM_REGRESSION, .num_labels = 1},
+        {.name = "crftags", .level = OS_TASK_TOKEN, .problem = OS_PROBLEM_SINGLE_LABEL, .num_labels = 3,
+         .labels = tag_labels, .crf = 1, .tag_scheme = "bio"},
     };
     os_model m;
-    CHECK(os_model_create(&m, &cfg, tasks, 4, 1) == OS_OK);
+    CHECK(os_model_create(&m, &cfg, tasks, 5, 1) == OS_OK);
     os_model_init_weights(&m, 7);
     CHECK_MSG(os_model_save(&m, dir, NULL) == OS_OK, "%s", os_last_error());
     os_model_free(&m);
@@ -82,7 +84,7 @@ static void test_metadata(void) {
     CHECK_MSG(m != NULL, "%s", err);
     if (!m) return;
     CHECK(onestone_version()[0] != '\0');
-    CHECK(onestone_model_num_tasks(m) == 4);
+    CHECK(onestone_model_num_tasks(m) == 5);
     CHECK(!strcmp(onestone_model_task_name(m, 0), "sent"));
     CHECK(onestone_model_find_task(m, "tags") == 1);
     CHECK(onestone_model_find_task(m, "nope") == -1);
@@ -93,7 +95,7 @@ static void test_metadata(void) {
     CHECK(onestone_model_task_num_labels(m, 1) == 3);
     CHECK(!strcmp(onestone_model_task_label(m, 1, 2), "I-X"));
     CHECK(onestone_model_task_label(m, 3, 0) == NULL);
-    CHECK(onestone_model_task_name(m, 4) == NULL && onestone_model_task_level(m, -1) == -1);
+    CHECK(onestone_model_task_name(m, 5) == NULL && onestone_model_task_level(m, -1) == -1);
     onestone_model_free(m);
 }
 
@@ -137,6 +139,12 @@ static void test_predict_matches_cli(void) {
                 int s = -1, e = -1;
                 CHECK(onestone_result_word(r, i, 1, w, &s, &e) != NULL);
                 CHECK(s >= 0 && e > s && (size_t)e <= strlen(texts[i]));
+            }
+            CHECK(onestone_result_num_words(r, i, 4) == nw);
+            for (int w = 0; w < nw; w++) {  // BIO: the Viterbi path never starts a span with I-X
+                const char *l = onestone_result_word(r, i, 4, w, NULL, NULL);
+                const char *prev = w ? onestone_result_word(r, i, 4, w - 1, NULL, NULL) : "O";
+                CHECK(l && (strcmp(l, "I-X") || strcmp(prev, "O")));
             }
             int first_s = -1, first_e = -1;
             onestone_result_word(r, i, 1, 0, &first_s, &first_e);

@@ -1,8 +1,11 @@
-// The public C API (include/onestone.h) over the predictor (src/infer/predictor.c). A context owns its own
-// predictor: the encoder keeps its activations inside the model struct, so two threads cannot share one. The
-// first context borrows the model's own predictor (the metadata readers only touch names and labels, which a
-// forward pass never writes); every further context loads its own copy from the model directory.
-#include <stdatomic.h>
+// The public C API (include/onestone.h) over the predictor (src/infer/predictor.c).
+//
+// Threading: the encoder keeps its activations (and each head its logits) inside the os_model struct, so two
+// threads cannot run one os_model. The onestone_model's loaded predictor is never run: it only supplies
+// metadata, the parameters and the tokenizer, all read-only after load. A context runs a *view* of it: an
+// os_model struct of its own (own activations, head buffers and active flags) whose parameter store, encoder
+// layout, head names, labels and CRF constraints point at the model's. The tokenizer is shared too:
+// os_tokenizer_encode takes it const and keeps its scratch in the encoding.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +16,13 @@
 #define ONESTONE_API __attribute__((visibility("default")))
 
 struct onestone_model {
-    os_predictor p;     // metadata; also run by the one context that borrows it
-    char *dir;
-    atomic_int lent;    // 1 while a context borrows p
+    os_predictor p;  // loaded model + tokenizer; never run (see the top)
 };
 
 struct onestone_context {
     const onestone_model *m;
-    os_predictor own;   // loaded for this context unless it borrows the model's
-    os_predictor *p;    // &own or the model's
+    os_predictor pv;  // a view of the model's predictor (see the top); run through p
+    os_predictor *p;
 };
 
 struct onestone_result {
@@ -53,15 +54,13 @@ ONESTONE_API onestone_model *onestone_model_load(const char *dir, char *err, siz
         return NULL;
     }
     onestone_model *m = calloc(1, sizeof *m);
-    if (!m || !(m->dir = strdup(dir))) {
-        free(m);
+    if (!m) {
         set_err(err, errlen, "out of memory", ONESTONE_ERR_NOMEM);
         return NULL;
     }
     os_status st = os_predictor_open(&m->p, dir, 0);
     if (st) {
         set_err(err, errlen, "failed to load the model", (int)st);
-        free(m->dir);
         free(m);
         return NULL;
     }
@@ -71,7 +70,6 @@ ONESTONE_API onestone_model *onestone_model_load(const char *dir, char *err, siz
 ONESTONE_API void onestone_model_free(onestone_model *m) {
     if (!m) return;
     os_predictor_close(&m->p);
-    free(m->dir);
     free(m);
 }
 
@@ -114,6 +112,39 @@ ONESTONE_API const char *onestone_model_task_label(const onestone_model *m, int 
     return h && h->labels && j >= 0 && j < h->num_labels ? h->labels[j] : NULL;
 }
 
+// Frees what a view owns: its activations, head buffers, head array and active flags.
+static void view_free(os_model *v) {
+    if (v->planned) os_encoder_acts_free(&v->acts);
+    for (int i = 0; i < v->n_heads && v->heads; i++) {
+        memset(&v->heads[i].cons, 0, sizeof v->heads[i].cons);  // the model's
+        os_head_free(&v->heads[i]);
+    }
+    free(v->heads);
+    free(v->active);
+    memset(v, 0, sizeof *v);
+}
+
+// A model struct that runs src's parameters with buffers of its own. src must never have been planned, so
+// that every buffer pointer copied from its heads is NULL.
+static os_status view_new(os_model *v, const os_model *src) {
+    memset(v, 0, sizeof *v);
+    if (src->planned) return os_fail(OS_ERR_INTERNAL, "onestone_context_new: the shared model has activations");
+    v->cfg = src->cfg;
+    v->params = src->params;
+    v->enc = src->enc;
+    v->n_heads = src->n_heads;
+    v->head_prefixes = src->head_prefixes;
+    size_t nh = (size_t)(src->n_heads ? src->n_heads : 1);
+    v->heads = os_calloc(nh, sizeof *v->heads);
+    v->active = os_calloc(nh, 1);
+    if (!v->heads || !v->active) {
+        view_free(v);
+        return OS_ERR_NOMEM;
+    }
+    for (int i = 0; i < src->n_heads; i++) v->heads[i] = src->heads[i];
+    return OS_OK;
+}
+
 ONESTONE_API onestone_context *onestone_context_new(const onestone_model *m, char *err, size_t errlen) {
     os_clear_error();
     last_code = 0;
@@ -123,38 +154,29 @@ ONESTONE_API onestone_context *onestone_context_new(const onestone_model *m, cha
         return NULL;
     }
     onestone_context *c = calloc(1, sizeof *c);
-    if (!c) {
-        set_err(err, errlen, "out of memory", ONESTONE_ERR_NOMEM);
+    os_status st = c ? view_new(&c->pv.model, &m->p.model) : OS_ERR_NOMEM;
+    size_t nh = (size_t)(m->p.model.n_heads ? m->p.model.n_heads : 1);
+    if (!st && !(c->pv.active = os_calloc(nh, 1))) st = OS_ERR_NOMEM;
+    if (st) {
+        if (c) view_free(&c->pv.model);
+        free(c);
+        set_err(err, errlen, "out of memory", (int)st);
         return NULL;
     }
     c->m = m;
-    onestone_model *mm = (onestone_model *)m;  // only the lent flag changes
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&mm->lent, &expected, 1)) {
-        c->p = &mm->p;
-        return c;
-    }
-    os_status st = os_predictor_open(&c->own, m->dir, 0);
-    if (st) {
-        set_err(err, errlen, "failed to load the model", (int)st);
-        free(c);
-        return NULL;
-    }
-    c->p = &c->own;
+    c->pv.tok = m->p.tok;
+    c->pv.max_length = m->p.max_length;
+    c->pv.e1_id = m->p.e1_id;
+    c->pv.e2_id = m->p.e2_id;
+    memset(c->pv.active, 1, (size_t)m->p.model.n_heads);
+    c->p = &c->pv;
     return c;
 }
 
 ONESTONE_API void onestone_context_free(onestone_context *c) {
     if (!c) return;
-    if (c->p == &c->own) {
-        os_predictor_close(&c->own);
-    } else {  // give the model's predictor back with the default settings
-        onestone_model *mm = (onestone_model *)c->m;
-        mm->p.with_logits = 0;
-        mm->p.max_length = mm->p.model.cfg.max_position_embeddings;
-        os_predictor_select(&mm->p, NULL);
-        atomic_store(&mm->lent, 0);
-    }
+    view_free(&c->pv.model);
+    free(c->pv.active);
     free(c);
 }
 
