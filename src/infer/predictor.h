@@ -1,5 +1,5 @@
 // Inference over a model directory: text -> every task's prediction from ONE encoder pass per batch.
-// Used by `onestone predict` (and later the C API and the service).
+// Used by the public C API (src/api), and through it by `onestone predict`.
 #ifndef ONESTONE_INFER_PREDICTOR_H
 #define ONESTONE_INFER_PREDICTOR_H
 #include <jansson.h>
