@@ -4,6 +4,7 @@
 
 #include "infer/predictor.h"
 #include "model/checkpoint.h"
+#include "ops/ops.h"
 #include "util/json_text.h"
 
 os_status os_predictor_open(os_predictor *p, const char *model_dir, int max_length) {
@@ -68,14 +69,6 @@ static json_t *vector_json(const float *x, int n) {
     return a;
 }
 
-static void softmax_row(const float *x, int n, float *out) {
-    float mx = x[0];
-    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)x[i] - mx);
-    for (int i = 0; i < n; i++) out[i] = (float)(exp((double)x[i] - mx) / s);
-}
-
 // A sequence-level (or entity-pair) prediction for row b.
 static json_t *sequence_prediction(const os_head *h, int b) {
     const float *x = h->logits + (size_t)b * h->num_labels;
@@ -94,7 +87,7 @@ static json_t *sequence_prediction(const os_head *h, int b) {
         json_object_set_new(o, "scores", scores);
     } else {
         float *pr = malloc((size_t)h->num_labels * sizeof(float));
-        softmax_row(x, h->num_labels, pr);
+        softmax_forward(pr, x, 1, h->num_labels);  // the ops' row softmax
         int best = os_head_argmax(h, b);
         json_object_set_new(o, "label", json_string(h->labels[best]));
         json_object_set_new(o, "score", json_real(pr[best]));

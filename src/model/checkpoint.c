@@ -10,8 +10,6 @@
 
 // ---- saving -----------------------------------------------------------------------------------------
 
-static const char *level_key(os_task_level l) { return os_task_level_name(l); }
-
 static json_t *labels_json(const os_head *h) {
     json_t *a = json_array();
     if (h->labels)
@@ -50,7 +48,7 @@ static json_t *config_json(const os_model *m, const json_t *extra) {
         const os_head *h = &m->heads[i];
         json_t *t = json_object();
         json_object_set_new(t, "name", json_string(h->name));
-        json_object_set_new(t, "level", json_string(level_key(h->level)));
+        json_object_set_new(t, "level", json_string(os_task_level_name(h->level)));
         json_object_set_new(t, "problem_type", json_string(os_problem_name(h->problem)));
         json_object_set_new(t, "num_labels", json_integer(h->num_labels));
         if (h->labels) json_object_set_new(t, "labels", labels_json(h));

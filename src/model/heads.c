@@ -193,10 +193,9 @@ static float crf_loss(os_head *h, const int32_t *gold, float grad_scale, int *n_
     return loss;
 }
 
-float os_head_loss(os_head *h, const os_head_labels *labels, const int32_t *mask, float grad_scale,
+float os_head_loss(os_head *h, const os_head_labels *labels, float grad_scale,
                    int *n_labelled) {
     const int R = h->rows, L = h->num_labels;
-    (void)mask;
     float loss = 0;
     int n = 0;
     if (h->crf) {

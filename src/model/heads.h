@@ -83,7 +83,7 @@ void os_head_decode_row(os_head *h, const os_params *p, int b, int T, int32_t *o
 // Loss of the current logits against `labels` (mean over labelled rows; 0 when none are labelled); when
 // `grad_scale` != 0 also stores d(grad_scale * loss)/d logits for os_head_backward. *n_labelled gets the
 // number of labelled rows (tokens for token tasks).
-float os_head_loss(os_head *h, const os_head_labels *labels, const int32_t *mask, float grad_scale,
+float os_head_loss(os_head *h, const os_head_labels *labels, float grad_scale,
                    int *n_labelled);
 // Backpropagates the stored logit gradient into the classifier's gradients and the encoder's d_pool/d_seq.
 void os_head_backward(os_head *h, os_params *p, const os_encoder *e, os_encoder_acts *a);

@@ -140,7 +140,7 @@ float os_model_loss(os_model *m, const os_head_labels *labels, float *task_losse
             if (task_counts) task_counts[i] = 0;
             continue;
         }
-        float l = os_head_loss(h, labels ? &labels[i] : NULL, m->acts.mask, h->loss_weight, &n);
+        float l = os_head_loss(h, labels ? &labels[i] : NULL, h->loss_weight, &n);
         if (n > 0) total += h->loss_weight * l;
         if (task_losses) task_losses[i] = l;
         if (task_counts) task_counts[i] = n;
