@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-fast test-asan test-fuzz clean
+.PHONY: all setup build demo test test-fast test-asan test-fuzz clean bench
 
 all: build
 
@@ -32,6 +32,10 @@ test-fuzz: setup
 	@bash scripts/fuzz_ci.sh
 
 test: test-fast test-asan test-fuzz
+
+# onestone vs PyTorch / onnxruntime, same run, alternating (docs/performance.md); BENCH_QUICK=1 for ~2 minutes.
+bench: setup
+	@bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

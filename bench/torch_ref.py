@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""PyTorch side of `make bench` (bench/run.sh): the same three-head BERT as bench_onestone, loaded from the
+model directory bench_onestone wrote (same weights, same inputs), written the way HF transformers' eager
+BertModel computes (separate q/k/v linears, matmul attention, exact GELU, dropout 0.1 in training).
+
+usage: torch_ref.py train|infer DIR THREADS N WARMUP     one JSON line: tokens/s (median step), peak RSS
+       torch_ref.py export DIR OUT.onnx                  the inference graph (all heads) for onnxruntime
+"""
+import json
+import math
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TASKS = [("ner", "token", 9), ("rel", "entity_pair", 19), ("sent", "sequence", 2)]
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, v in header.items():
+        if name == "__metadata__":
+            continue
+        s, e = v["data_offsets"]
+        assert v["dtype"] == "F32", name
+        out[name] = torch.from_numpy(np.frombuffer(data, dtype=np.float32, count=(e - s) // 4,
+                                                   offset=8 + n + s).copy()).reshape(v["shape"])
+    return out
+
+
+def load_inputs(path):
+    raw = np.fromfile(path, dtype=np.int32)
+    B, T, _ = raw[:3]
+    o = 3
+    take = lambda k: raw[o:o + k]
+    ids = torch.from_numpy(take(B * T).reshape(B, T).astype(np.int64)); o += B * T
+    ner = torch.from_numpy(raw[o:o + B * T].reshape(B, T).astype(np.int64)); o += B * T
+    rel = torch.from_numpy(raw[o:o + B].astype(np.int64)); o += B
+    sent = torch.from_numpy(raw[o:o + B].astype(np.int64)); o += B
+    pair = torch.from_numpy(raw[o:o + 2 * B].reshape(B, 2).astype(np.int64))
+    return ids, torch.ones(B, T, dtype=torch.int64), {"ner": ner, "rel": rel, "sent": sent}, pair
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.nh = c["num_attention_heads"]
+        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
+        self.dropout = nn.Dropout(c["attention_probs_dropout_prob"])
+
+    def forward(self, x, ext_mask):
+        B, T, C = x.shape
+        hs = C // self.nh
+        split = lambda t: t.view(B, T, self.nh, hs).permute(0, 2, 1, 3)
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hs) + ext_mask
+        probs = self.dropout(scores.softmax(-1))
+        return torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(B, T, C)
+
+
+class DenseLN(nn.Module):
+    def __init__(self, cin, c):
+        super().__init__()
+        self.dense = nn.Linear(cin, c["hidden_size"])
+        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
+
+    def forward(self, x, residual):
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = nn.Module()
+        self.attention.self = SelfAttention(c)
+        self.attention.output = DenseLN(c["hidden_size"], c)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
+        self.output = DenseLN(c["intermediate_size"], c)
+
+    def forward(self, x, m):
+        a = self.attention.output(self.attention.self(x, m), x)
+        return self.output(F.gelu(self.intermediate.dense(a)), a)
+
+
+class Bert(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        e = nn.Module()
+        e.word_embeddings = nn.Embedding(c["vocab_size"], c["hidden_size"], padding_idx=c["pad_token_id"])
+        e.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
+        e.token_type_embeddings = nn.Embedding(c["type_vocab_size"], c["hidden_size"])
+        e.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.embeddings = e
+        self.emb_dropout = nn.Dropout(c["hidden_dropout_prob"])
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
+        self.pooler = nn.Module()
+        self.pooler.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
+
+    def forward(self, ids, mask):
+        e = self.embeddings
+        ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        pos = torch.arange(ids.shape[1]).unsqueeze(0)
+        x = e.word_embeddings(ids) + e.token_type_embeddings(torch.zeros_like(ids)) + e.position_embeddings(pos)
+        x = self.emb_dropout(e.LayerNorm(x))
+        for layer in self.encoder.layer:
+            x = layer(x, ext)
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+
+class MultiTask(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.bert = Bert(c)
+        self.heads = nn.ModuleDict()
+        for name, level, n in TASKS:
+            h = nn.Module()
+            h.classifier = nn.Linear(c["hidden_size"] * (2 if level == "entity_pair" else 1), n)
+            self.heads[name] = h
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
+
+    def head(self, name, level, seq, pooled, pair):
+        if level == "entity_pair":
+            rows = torch.arange(seq.shape[0])
+            x = torch.cat([seq[rows, pair[:, 0]], seq[rows, pair[:, 1]]], dim=-1)
+        else:
+            x = pooled if level == "sequence" else seq
+        return self.heads[name].classifier(self.dropout(x))
+
+    def forward(self, ids, mask, pair, task=None):
+        seq, pooled = self.bert(ids, mask)
+        return [self.head(n, lv, seq, pooled, pair) for n, lv, _ in TASKS if task is None or n == task]
+
+
+def build(d):
+    with open(d + "/config.json") as f:
+        c = json.load(f)
+    model = MultiTask(c)
+    model.load_state_dict(load_safetensors(d + "/model.safetensors"), strict=True)
+    return model
+
+
+def report(mode, threads, tokens, secs):
+    med = float(np.median(secs))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"impl": "pytorch", "mode": mode, "threads": threads, "tokens_per_s": round(tokens / med, 1),
+                      "median_s": round(med, 4), "maxrss_kb": rss}), flush=True)
+
+
+def main():
+    mode, d = sys.argv[1], sys.argv[2]
+    model = build(d)
+    ids, mask, labels, pair = load_inputs(d + "/inputs.bin")
+    if mode == "export":
+        model.eval()
+        torch.onnx.export(model, (ids, mask, pair), sys.argv[3], input_names=["input_ids", "attention_mask",
+                          "pair_pos"], output_names=[n for n, _, _ in TASKS], opset_version=14,
+                          dynamic_axes={"input_ids": {0: "B", 1: "T"}, "attention_mask": {0: "B", 1: "T"},
+                                        "pair_pos": {0: "B"}})
+        return
+    threads, n, warmup = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    secs = []
+    if mode == "train":
+        model.train()
+        decay = [p for k, p in model.named_parameters() if not (k.endswith("bias") or "LayerNorm" in k)]
+        nodecay = [p for k, p in model.named_parameters() if k.endswith("bias") or "LayerNorm" in k]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": nodecay, "weight_decay": 0.0}],
+                                lr=1e-4)
+        for i in range(warmup + n):
+            name, level, k = TASKS[i % len(TASKS)]
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=False)
+            logits = model(ids, mask, pair, task=name)[0]
+            loss = F.cross_entropy(logits.reshape(-1, k), labels[name].reshape(-1), ignore_index=-100)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            if i >= warmup:
+                secs.append(time.perf_counter() - t0)
+    else:
+        model.eval()
+        with torch.inference_mode():
+            for i in range(warmup + n):
+                t0 = time.perf_counter()
+                model(ids, mask, pair)
+                if i >= warmup:
+                    secs.append(time.perf_counter() - t0)
+    report(mode, threads, ids.numel(), secs)
+
+
+if __name__ == "__main__":
+    main()
