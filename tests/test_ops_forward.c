@@ -144,6 +144,68 @@ static void test_activations(void) {
     free(x), free(y), free(yr);
 }
 
+// The fused dense + bias + GELU against linear_forward then gelu_forward (the same sums: equal bits), and its
+// backward against gelu_backward then linear_backward.
+static void test_linear_gelu(void) {
+    os_rng r;
+    os_rng_seed(&r, 11);
+    const int n = N, c = C, oc = 40;
+    float *x = tu_floats((size_t)n * c), *w = tu_floats((size_t)oc * c), *b = tu_floats(oc);
+    tu_fill_normal(&r, x, (size_t)n * c, 1.0f);
+    tu_fill_normal(&r, w, (size_t)oc * c, 0.3f);
+    tu_fill_normal(&r, b, oc, 1.0f);
+    const size_t no = (size_t)n * oc;
+    float *pre = tu_floats(no), *out = tu_floats(no), *pre_u = tu_floats(no), *out_u = tu_floats(no);
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+        const float *bb = with_bias ? b : NULL;
+        linear_gelu_forward(out, pre, x, w, bb, n, c, oc);
+        linear_forward(pre_u, x, w, bb, n, c, oc);
+        gelu_forward(out_u, pre_u, no);
+        CHECK(tu_bitwise_equal(pre, pre_u, no * sizeof(float)));
+        CHECK(tu_bitwise_equal(out, out_u, no * sizeof(float)));
+    }
+    float *dout = tu_floats(no), *dpre = tu_floats(no), *dpre_u = tu_floats(no);
+    tu_fill_normal(&r, dout, no, 1.0f);
+    float *g[3] = {tu_floats((size_t)n * c), tu_floats((size_t)oc * c), tu_floats(oc)};
+    float *gu[3] = {tu_floats((size_t)n * c), tu_floats((size_t)oc * c), tu_floats(oc)};
+    linear_gelu_backward(g[0], g[1], g[2], dpre, dout, pre, x, w, n, c, oc);
+    gelu_backward(dpre_u, pre_u, dout, no);  // tu_floats is zeroed: dpre_u = dout * gelu'(pre)
+    linear_backward(gu[0], gu[1], gu[2], dpre_u, x, w, n, c, oc);
+    CHECK(tu_bitwise_equal(dpre, dpre_u, no * sizeof(float)));
+    CHECK(tu_bitwise_equal(g[0], gu[0], (size_t)n * c * sizeof(float)));
+    CHECK(tu_bitwise_equal(g[1], gu[1], (size_t)oc * c * sizeof(float)));
+    CHECK(tu_bitwise_equal(g[2], gu[2], oc * sizeof(float)));
+    // dpre may alias dout.
+    float *alias = tu_copy(dout, no);
+    float *ga[3] = {tu_floats((size_t)n * c), tu_floats((size_t)oc * c), tu_floats(oc)};
+    linear_gelu_backward(ga[0], ga[1], ga[2], alias, alias, pre, x, w, n, c, oc);
+    CHECK(tu_bitwise_equal(alias, dpre, no * sizeof(float)));
+    CHECK(tu_bitwise_equal(ga[0], g[0], (size_t)n * c * sizeof(float)));
+    for (int i = 0; i < 3; i++) free(g[i]), free(gu[i]), free(ga[i]);
+    free(alias), free(dout), free(dpre), free(dpre_u);
+    free(x), free(w), free(b), free(pre), free(out), free(pre_u), free(out_u);
+}
+
+// Add & Norm fused: the same bits as residual_forward then layernorm_forward.
+static void test_residual_layernorm(void) {
+    os_rng r;
+    os_rng_seed(&r, 12);
+    const size_t n = (size_t)N * C;
+    float *a = tu_floats(n), *x = tu_floats(n), *w = tu_floats(C), *b = tu_floats(C);
+    tu_fill_normal(&r, a, n, 1.0f);
+    tu_fill_normal(&r, x, n, 2.0f);
+    tu_fill_normal(&r, w, C, 1.0f);
+    tu_fill_normal(&r, b, C, 1.0f);
+    float *out = tu_floats(n), *res = tu_floats(n), *out_u = tu_floats(n), *res_u = tu_floats(n);
+    float mean[N], rstd[N], mean_u[N], rstd_u[N];
+    residual_layernorm_forward(out, res, mean, rstd, a, x, w, b, N, C, 1e-12f);
+    residual_forward(res_u, a, x, n);
+    layernorm_forward(out_u, mean_u, rstd_u, res_u, w, b, N, C, 1e-12f);
+    CHECK(tu_bitwise_equal(res, res_u, n * sizeof(float)) && tu_bitwise_equal(out, out_u, n * sizeof(float)));
+    CHECK(tu_bitwise_equal(mean, mean_u, sizeof mean) && tu_bitwise_equal(rstd, rstd_u, sizeof rstd));
+    free(a), free(x), free(w), free(b), free(out), free(res), free(out_u), free(res_u);
+}
+
 static void test_softmax(void) {
     os_rng r;
     os_rng_seed(&r, 3);
@@ -437,6 +499,8 @@ int main(void) {
     RUN(test_linear);
     RUN(test_layernorm);
     RUN(test_activations);
+    RUN(test_linear_gelu);
+    RUN(test_residual_layernorm);
     RUN(test_softmax);
     RUN(test_attention);
     RUN(test_dropout);

@@ -8,7 +8,7 @@
 enum { B = 2, T = TU_T, NH = TU_NH, HS = TU_HS, C = TU_C, N = B * T };
 static const int LENS[3] = {37, 21, 0};
 
-#define MAX_PARAMS 3
+#define MAX_PARAMS 4
 
 // One op under test. loss() runs the forward at the current inputs and returns L; backward() runs the
 // op's backward with dout = R, adding into grad[] (the forward has just run at the same inputs).
@@ -209,6 +209,42 @@ static void test_layernorm(void) {
     free_case(&oc);
 }
 
+// ---- residual + layernorm (fused forward; backward = layernorm_backward, then the residual's fan-out) ----
+typedef struct {
+    float *out, *res, *R, *dres, mean[N], rstd[N];
+} rln_op;
+
+static double rln_loss(op_case *oc) {
+    rln_op *o = oc->op;
+    residual_layernorm_forward(o->out, o->res, o->mean, o->rstd, oc->param[0], oc->param[1], oc->param[2],
+                               oc->param[3], N, C, 1e-12f);
+    return weighted_sum(o->out, o->R, (size_t)N * C);
+}
+static void rln_backward(op_case *oc) {
+    rln_op *o = oc->op;
+    memset(o->dres, 0, (size_t)N * C * sizeof(float));
+    layernorm_backward(o->dres, oc->grad[2], oc->grad[3], o->R, o->res, oc->param[2], o->mean, o->rstd, N, C);
+    residual_backward(oc->grad[0], oc->grad[1], o->dres, (size_t)N * C);
+}
+
+static void test_residual_layernorm(void) {
+    rln_op o;
+    op_case oc = {.name = "residual_layernorm", .loss = rln_loss, .backward = rln_backward, .h = 1e-2f, .tol = 5e-3,
+                  .op = &o};
+    add_param(&oc, "a", (size_t)N * C, 1.0f);
+    add_param(&oc, "r", (size_t)N * C, 1.0f);
+    float *w = add_param(&oc, "w", C, 0.3f);
+    add_param(&oc, "b", C, 1.0f);
+    for (int c = 0; c < C; c++) w[c] += 1.0f;
+    o.out = tu_floats((size_t)N * C);
+    o.res = tu_floats((size_t)N * C);
+    o.dres = tu_floats((size_t)N * C);
+    o.R = random_weights((size_t)N * C);
+    run_case(&oc);
+    free(o.out), free(o.res), free(o.dres), free(o.R);
+    free_case(&oc);
+}
+
 // ---- linear (fast and reference) ----
 enum { OC = 40 };
 typedef struct {
@@ -241,6 +277,37 @@ static void test_linear(void) {
         free(o.out), free(o.R);
         free_case(&oc);
     }
+}
+
+// ---- fused dense + bias + GELU ----
+typedef struct {
+    float *out, *pre, *dpre, *R;
+} lg_op;
+
+static double lg_loss(op_case *oc) {
+    lg_op *o = oc->op;
+    linear_gelu_forward(o->out, o->pre, oc->param[0], oc->param[1], oc->param[2], N, C, OC);
+    return weighted_sum(o->out, o->R, (size_t)N * OC);
+}
+static void lg_backward(op_case *oc) {
+    lg_op *o = oc->op;
+    linear_gelu_backward(oc->grad[0], oc->grad[1], oc->grad[2], o->dpre, o->R, o->pre, oc->param[0], oc->param[1],
+                         N, C, OC);
+}
+
+static void test_linear_gelu(void) {
+    lg_op o;
+    op_case oc = {.name = "linear_gelu", .loss = lg_loss, .backward = lg_backward, .h = 1e-2f, .tol = 5e-3, .op = &o};
+    add_param(&oc, "inp", (size_t)N * C, 1.0f);
+    add_param(&oc, "w", (size_t)OC * C, 0.1f);
+    add_param(&oc, "b", OC, 0.5f);
+    o.out = tu_floats((size_t)N * OC);
+    o.pre = tu_floats((size_t)N * OC);
+    o.dpre = tu_floats((size_t)N * OC);
+    o.R = random_weights((size_t)N * OC);
+    run_case(&oc);
+    free(o.out), free(o.pre), free(o.dpre), free(o.R);
+    free_case(&oc);
 }
 
 // ---- elementwise: gelu, tanh, dropout, residual ----
@@ -441,6 +508,8 @@ int main(void) {
     RUN(test_embeddings);
     RUN(test_layernorm);
     RUN(test_linear);
+    RUN(test_linear_gelu);
+    RUN(test_residual_layernorm);
     RUN(test_elementwise);
     RUN(test_softmax);
     RUN(test_attention);

@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +168,6 @@ static void plan(os_encoder_acts *a, const os_encoder *e, carver *cv) {
     a->d_k = CARVE_F(cv, N * C);
     a->d_v = CARVE_F(cv, N * C);
     a->d_inter = CARVE_F(cv, N * I);
-    a->d_inter_pre = CARVE_F(cv, N * I);
     a->d_probs = CARVE_F(cv, PT);
     a->d_pool = CARVE_F(cv, B * C);
     a->d_seq = CARVE_F(cv, N * C);
@@ -267,14 +267,13 @@ os_status os_encoder_forward(const os_encoder *e, const os_params *p, os_encoder
         }
         linear_forward(L->ao, L->ctx, P(W->ao_w), P(W->ao_b), N, C, C);
         if (dropping(a, ph)) dropout_forward(L->ao, L->ao_keep, L->ao, (size_t)N * C, ph, site_seed(seed, 2 + 3 * l));
-        residual_forward(L->res1, L->ao, x, (size_t)N * C);
-        layernorm_forward(L->ln1, L->ln1_mean, L->ln1_rstd, L->res1, P(W->ln1_w), P(W->ln1_b), N, C, eps);
-        linear_forward(L->inter_pre, L->ln1, P(W->i_w), P(W->i_b), N, C, I);
-        gelu_forward(L->inter, L->inter_pre, (size_t)N * I);
+        residual_layernorm_forward(L->ln1, L->res1, L->ln1_mean, L->ln1_rstd, L->ao, x, P(W->ln1_w), P(W->ln1_b), N,
+                                   C, eps);
+        linear_gelu_forward(L->inter, L->inter_pre, L->ln1, P(W->i_w), P(W->i_b), N, C, I);
         linear_forward(L->o, L->inter, P(W->o_w), P(W->o_b), N, I, C);
         if (dropping(a, ph)) dropout_forward(L->o, L->o_keep, L->o, (size_t)N * C, ph, site_seed(seed, 3 + 3 * l));
-        residual_forward(L->res2, L->o, L->ln1, (size_t)N * C);
-        layernorm_forward(L->ln2, L->ln2_mean, L->ln2_rstd, L->res2, P(W->ln2_w), P(W->ln2_b), N, C, eps);
+        residual_layernorm_forward(L->ln2, L->res2, L->ln2_mean, L->ln2_rstd, L->o, L->ln1, P(W->ln2_w),
+                                   P(W->ln2_b), N, C, eps);
         x = L->ln2;
     }
     if (e->has_pooler) {
@@ -295,7 +294,9 @@ void os_encoder_zero_output_grads(const os_encoder *e, os_encoder_acts *a) {
 // In place: the gradient before an inverted dropout from the gradient after it.
 static void dropout_grad_inplace(float *d, const uint8_t *keep, size_t n, float prob) {
     const float scale = 1.0f / (1.0f - prob);
-    for (size_t i = 0; i < n; i++) d[i] = keep[i] ? d[i] * scale : 0.0f;
+    const ptrdiff_t m = (ptrdiff_t)n;
+#pragma omp parallel for simd schedule(static) if (parallel : n > 65536)
+    for (ptrdiff_t i = 0; i < m; i++) d[i] = d[i] * (keep[i] ? scale : 0.0f);
 }
 
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
@@ -335,9 +336,9 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         if (dropping(a, ph)) dropout_grad_inplace(a->d_res, L->o_keep, NC, ph);
         zero(a->d_inter, NI);
         linear_backward(a->d_inter, G(W->o_w), G(W->o_b), a->d_res, L->inter, P(W->o_w), N, I, C);
-        zero(a->d_inter_pre, NI);
-        gelu_backward(a->d_inter_pre, L->inter_pre, a->d_inter, NI);
-        linear_backward(a->d_ln1, G(W->i_w), G(W->i_b), a->d_inter_pre, L->ln1, P(W->i_w), N, C, I);
+        // d_inter becomes the gradient of the pre-activation in place.
+        linear_gelu_backward(a->d_ln1, G(W->i_w), G(W->i_b), a->d_inter, a->d_inter, L->inter_pre, L->ln1,
+                             P(W->i_w), N, C, I);
         zero(a->d_res, NC);
         layernorm_backward(a->d_res, G(W->ln1_w), G(W->ln1_b), a->d_ln1, L->res1, P(W->ln1_w), L->ln1_mean,
                            L->ln1_rstd, N, C);

@@ -51,7 +51,7 @@ typedef struct {
     float *pool_in, *pool_pre, *pool;  // (B,C): [CLS] rows, dense output, tanh output
     // backward scratch
     float *d_a, *d_b, *d_res, *d_ln1, *d_ctx, *d_q, *d_k, *d_v;  // (N,C)
-    float *d_inter, *d_inter_pre;                                  // (N,I)
+    float *d_inter;                                                // (N,I)
     float *d_probs;                                                // (B,NH,T,T)
     float *d_pool;                                                 // (B,C): heads add into it
     float *d_seq;  // (N,C): heads add the gradient of the sequence output here

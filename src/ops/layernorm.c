@@ -4,32 +4,48 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
+// One row: y = (x - mean) * rstd * w + b; saves mean and rstd.
+static inline void normalize_row(float *restrict y, float *mean, float *rstd, const float *restrict x,
+                                 const float *restrict w, const float *restrict b, int C, float eps) {
+    // Two-pass moments accumulated in double: exact enough that eps = 1e-12 stays meaningful.
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int c = 0; c < C; c++) s += x[c];
+    const double m = s / C;
+    double v = 0.0;
+#pragma omp simd reduction(+ : v)
+    for (int c = 0; c < C; c++) {
+        double d = x[c] - m;
+        v += d * d;
+    }
+    v /= C;
+    const float mf = (float)m;
+    const float rs = (float)(1.0 / sqrt(v + (double)eps));
+    // (x - mean) * rstd rather than torch's x * rstd - mean * rstd: equal to rounding on ordinary rows,
+    // but no cancellation when |mean| >> std.
+#pragma omp simd
+    for (int c = 0; c < C; c++) y[c] = (x[c] - mf) * rs * w[c] + b[c];
+    *mean = mf;
+    *rstd = rs;
+}
+
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, int N, int C, float eps) {
 #pragma omp parallel for schedule(static) if ((size_t)N * C > OPS_PAR_MIN)
+    for (int n = 0; n < N; n++)
+        normalize_row(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C, eps);
+}
+
+void residual_layernorm_forward(float *out, float *res, float *mean, float *rstd, const float *a,
+                                const float *r, const float *w, const float *b, int N, int C, float eps) {
+    // Each row is summed and normalized while it is in cache (one pass instead of two over N x C).
+#pragma omp parallel for schedule(static) if ((size_t)N * C > OPS_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *y = out + (size_t)n * C;
-        // Two-pass moments accumulated in double: exact enough that eps = 1e-12 stays meaningful.
-        double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (int c = 0; c < C; c++) s += x[c];
-        const double m = s / C;
-        double v = 0.0;
-#pragma omp simd reduction(+ : v)
-        for (int c = 0; c < C; c++) {
-            double d = x[c] - m;
-            v += d * d;
-        }
-        v /= C;
-        const float mf = (float)m;
-        const float rs = (float)(1.0 / sqrt(v + (double)eps));
-        // (x - mean) * rstd rather than torch's x * rstd - mean * rstd: equal to rounding on ordinary rows,
-        // but no cancellation when |mean| >> std.
+        const size_t o = (size_t)n * C;
+        float *x = res + o;
 #pragma omp simd
-        for (int c = 0; c < C; c++) y[c] = (x[c] - mf) * rs * w[c] + b[c];
-        mean[n] = mf;
-        rstd[n] = rs;
+        for (int c = 0; c < C; c++) x[c] = a[o + c] + r[o + c];
+        normalize_row(out + o, mean + n, rstd + n, x, w, b, C, eps);
     }
 }
 

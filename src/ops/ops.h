@@ -23,12 +23,27 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C);
 
+// Residual add fused with the LayerNorm that follows it (BERT's "Add & Norm"): res = a + r (saved: it is
+// layernorm_backward's input), out = LayerNorm(res). The same bits as residual_forward then
+// layernorm_forward. Its backward is layernorm_backward on res, whose input gradient flows to a and r alike.
+void residual_layernorm_forward(float *out, float *res, float *mean, float *rstd, const float *a,
+                                const float *r, const float *w, const float *b, int N, int C, float eps);
+
 // --- linear: out(N,OC) = inp(N,C) · w(OC,C)^T + b(OC)  (torch.nn.Linear layout; OpenBLAS sgemm) -------
 // b may be NULL.
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
 // dinp, dw, db optional.
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int N, int C, int OC);
+
+// --- fused linear + bias + GELU (BERT's intermediate dense): pre = inp(N,C)·w(OC,C)^T + b, out = gelu(pre)
+// pre (N,OC) is saved for the backward; b may be NULL. Same values as linear_forward then gelu_forward.
+void linear_gelu_forward(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
+                         int OC);
+// dinp, dw, db accumulate (each optional) as in linear_backward; dpre (N,OC) is scratch, overwritten with
+// the gradient of pre (it may alias dout, which is then consumed).
+void linear_gelu_backward(float *dinp, float *dw, float *db, float *dpre, const float *dout, const float *pre,
+                          const float *inp, const float *w, int N, int C, int OC);
 
 // --- exact GELU (erf form, HF "gelu") and tanh, elementwise ------------------------------------------
 void gelu_forward(float *out, const float *inp, size_t n);
