@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-fast test-asan test-fuzz clean bench
+.PHONY: all setup build demo test test-fast test-asan test-fuzz clean bench bench-scaling
 
 all: build
 
@@ -34,8 +34,14 @@ test-fuzz: setup
 test: test-fast test-asan test-fuzz
 
 # onestone vs PyTorch / onnxruntime, same run, alternating (docs/performance.md); BENCH_QUICK=1 for ~2 minutes.
-bench: setup
+bench:
+	@ONESTONE_SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/run.sh
+
+# Tokens/s against sequence length and batch size, 1 and 2 threads, with a plot (docs/performance.md).
+bench-scaling:
+	@ONESTONE_SETUP_BENCH=1 bash scripts/setup.sh
+	@bash bench/scaling.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -7,6 +7,8 @@ packages=(
   libopenblas-dev libopenblas-openmp-dev libutf8proc-dev libjansson-dev
   python3-torch python3-numpy   # PyTorch reference tests (parity goldens)
 )
+# `make bench` only (docs/performance.md's plot): ONESTONE_SETUP_BENCH=1.
+[ "${ONESTONE_SETUP_BENCH:-0}" = 1 ] && packages+=(gnuplot-nox)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make bench-scaling`: BERT-Mini training tokens/s of onestone and PyTorch against sequence length (batch 32)
+# and batch size (length 128), at 1 and 2 threads, alternating the programs; writes a Markdown table to
+# build-bench/scaling.md and a plot to build-bench/scaling.png (gnuplot). docs/performance.md shows them.
+# BENCH_QUICK=1: 1 timed step per point instead of 2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+WORK=${BENCH_DIR:-build-bench}
+PY=/usr/bin/python3
+STEPS=2
+[ "${BENCH_QUICK:-0}" = 1 ] && STEPS=1
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j 2 --target bench_onestone >/dev/null
+BIN="$BUILD/bench_onestone"
+mkdir -p "$WORK/scaling"
+DAT="$WORK/scaling.dat"
+echo "# B T onestone_1 onestone_2 pytorch_1 pytorch_2 (training tokens/s)" >"$DAT"
+tps() { "$@" | tail -n 1 | sed 's/.*"tokens_per_s": *\([0-9.]*\).*/\1/'; }
+for shape in "32 32" "32 64" "32 128" "32 256" "8 128" "16 128"; do
+  set -- $shape
+  d="$WORK/scaling/b$1t$2"
+  "$BIN" init "$d" 4 256 4 1024 30522 "$1" "$2"
+  o1=$(tps "$BIN" train "$d" 1 $STEPS 1); p1=$(tps $PY bench/torch_ref.py train "$d" 1 $STEPS 1)
+  o2=$(tps "$BIN" train "$d" 2 $STEPS 1); p2=$(tps $PY bench/torch_ref.py train "$d" 2 $STEPS 1)
+  echo "$1 $2 $o1 $o2 $p1 $p2" | tee -a "$DAT"
+done
+
+{
+  echo "| batch x length | onestone 1 thread | onestone 2 threads | 2/1 | PyTorch 1 thread | PyTorch 2 threads | onestone best / PyTorch best |"
+  echo "|---|---|---|---|---|---|---|"
+  grep -v '^#' "$DAT" | sort -k1,1n -k2,2n | awk '{b1 = $3 > $4 ? $3 : $4; b2 = $5 > $6 ? $5 : $6;
+    printf "| %d x %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f |\n", $1, $2, $3, $4, $4 / $3, $5, $6, b1 / b2}'
+} >"$WORK/scaling.md"
+cat "$WORK/scaling.md"
+
+if command -v gnuplot >/dev/null; then
+  gnuplot <<EOF
+set terminal pngcairo size 1000,420 font ",10"
+set output "$WORK/scaling.png"
+set multiplot layout 1,2 title "BERT-Mini training tokens/s (higher is better)"
+set key left top
+set grid
+set xlabel "sequence length (batch 32)"
+set logscale x 2
+plot "< awk '\$1 == 32' $DAT | sort -k2,2n" u 2:3 w lp t "onestone 1 thr", "" u 2:4 w lp t "onestone 2 thr", \
+     "" u 2:5 w lp dt 2 t "PyTorch 1 thr", "" u 2:6 w lp dt 2 t "PyTorch 2 thr"
+set xlabel "batch size (length 128)"
+plot "< awk '\$2 == 128' $DAT | sort -k1,1n" u 1:3 w lp t "onestone 1 thr", "" u 1:4 w lp t "onestone 2 thr", \
+     "" u 1:5 w lp dt 2 t "PyTorch 1 thr", "" u 1:6 w lp dt 2 t "PyTorch 2 thr"
+unset multiplot
+EOF
+  echo "plot: $WORK/scaling.png"
+fi
