@@ -21,12 +21,17 @@ void linear_gelu_forward(float *out, float *pre, const float *inp, const float *
         memset(pre, 0, (size_t)N * OC * sizeof *pre);
 #pragma omp parallel for schedule(static) if ((size_t)N * OC > OPS_PAR_MIN / 4)
     for (int n = 0; n < N; n++) {
-        float *p = pre + (size_t)n * OC, *o = out + (size_t)n * OC;
+        float *restrict p = pre + (size_t)n * OC, *restrict o = out + (size_t)n * OC;
+        if (b) {  // two loops: a branch inside would keep the loop from vectorizing
 #pragma omp simd
-        for (int j = 0; j < OC; j++) {
-            const float x = b ? b[j] + p[j] : p[j];  // linear_forward: sgemm adds the product to the bias row
-            p[j] = x;
-            o[j] = gelu(x);
+            for (int j = 0; j < OC; j++) {
+                const float x = b[j] + p[j];  // linear_forward: sgemm adds the product to the bias row
+                p[j] = x;
+                o[j] = gelu(x);
+            }
+        } else {
+#pragma omp simd
+            for (int j = 0; j < OC; j++) o[j] = gelu(p[j]);
         }
     }
 }
