@@ -173,8 +173,6 @@ static void plan(os_encoder_acts *a, const os_encoder *e, carver *cv) {
     a->d_seq = CARVE_F(cv, N * C);
 }
 
-static char *acts_block(os_encoder_acts *a) { return (char *)a->emb_sum; }
-
 os_status os_encoder_acts_alloc(os_encoder_acts *a, const os_encoder *e, int B_max, int T_max) {
     memset(a, 0, sizeof *a);
     if (B_max <= 0 || T_max <= 0)
@@ -188,22 +186,23 @@ os_status os_encoder_acts_alloc(os_encoder_acts *a, const os_encoder *e, int B_m
     if (!a->layers) return OS_ERR_NOMEM;
     carver cv = {NULL, 0};
     plan(a, e, &cv);
-    cv.base = aligned_alloc(64, (cv.used + 63) & ~(size_t)63);
-    if (!cv.base) {
+    // Zeroed (padded rows stay defined) by calloc, whose large blocks are fresh zero pages: a page becomes
+    // resident only when written, so inference never pays for the backward's buffers or dropout masks.
+    a->block = calloc(1, cv.used + 64);
+    if (!a->block) {
         free(a->layers);
         a->layers = NULL;
         return os_fail(OS_ERR_NOMEM, "out of memory planning activations for batch %dx%d (%zu MB)", B_max,
                        T_max, cv.used >> 20);
     }
-    size_t bytes = cv.used;
+    cv.base = (char *)(((uintptr_t)a->block + 63) & ~(uintptr_t)63);
     cv.used = 0;
     plan(a, e, &cv);
-    memset(cv.base, 0, bytes);  // keeps padded rows defined
     return OS_OK;
 }
 
 void os_encoder_acts_free(os_encoder_acts *a) {
-    free(acts_block(a));
+    free(a->block);
     free(a->layers);
     memset(a, 0, sizeof *a);
 }

@@ -48,6 +48,7 @@ typedef struct {
     float *emb_sum, *emb_ln, *emb_mean, *emb_rstd;
     uint8_t *emb_keep;
     os_layer_acts *layers;
+    void *block;  // the one allocation every buffer here is carved from
     float *pool_in, *pool_pre, *pool;  // (B,C): [CLS] rows, dense output, tanh output
     // backward scratch
     float *d_a, *d_b, *d_res, *d_ln1, *d_ctx, *d_q, *d_k, *d_v;  // (N,C)
