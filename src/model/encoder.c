@@ -298,7 +298,26 @@ static void dropout_grad_inplace(float *d, const uint8_t *keep, size_t n, float 
     for (ptrdiff_t i = 0; i < m; i++) d[i] = d[i] * (keep[i] ? scale : 0.0f);
 }
 
-static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
+// Zeroing and copying (N,C) / (N,I) gradient buffers, split over the threads in large chunks: run serially
+// they are a visible share of a 2-thread step.
+enum { CHUNK = 1 << 16 };
+static void zero(float *x, size_t n) {
+    const ptrdiff_t nc = (ptrdiff_t)((n + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * CHUNK;
+        memset(x + i0, 0, (n - i0 < CHUNK ? n - i0 : CHUNK) * sizeof *x);
+    }
+}
+
+static void copy(float *dst, const float *src, size_t n) {
+    const ptrdiff_t nc = (ptrdiff_t)((n + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (ptrdiff_t c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * CHUNK;
+        memcpy(dst + i0, src + i0, (n - i0 < CHUNK ? n - i0 : CHUNK) * sizeof *dst);
+    }
+}
 
 void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, int frozen_below) {
     const os_bert_config *c = &e->cfg;
@@ -331,7 +350,7 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         zero(a->d_res, NC);
         layernorm_backward(a->d_res, G(W->ln2_w), G(W->ln2_b), dout, L->res2, P(W->ln2_w), L->ln2_mean,
                            L->ln2_rstd, N, C);
-        memcpy(a->d_ln1, a->d_res, NC * sizeof(float));  // res2 = o + ln1
+        copy(a->d_ln1, a->d_res, NC);  // res2 = o + ln1
         if (dropping(a, ph)) dropout_grad_inplace(a->d_res, L->o_keep, NC, ph);
         zero(a->d_inter, NI);
         linear_backward(a->d_inter, G(W->o_w), G(W->o_b), a->d_res, L->inter, P(W->o_w), N, I, C);
@@ -341,7 +360,7 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         zero(a->d_res, NC);
         layernorm_backward(a->d_res, G(W->ln1_w), G(W->ln1_b), a->d_ln1, L->res1, P(W->ln1_w), L->ln1_mean,
                            L->ln1_rstd, N, C);
-        if (dx) memcpy(dx, a->d_res, NC * sizeof(float));  // res1 = ao + x_in
+        if (dx) copy(dx, a->d_res, NC);  // res1 = ao + x_in
         if (dropping(a, ph)) dropout_grad_inplace(a->d_res, L->ao_keep, NC, ph);
         zero(a->d_ctx, NC);
         linear_backward(a->d_ctx, G(W->ao_w), G(W->ao_b), a->d_res, L->ctx, P(W->ao_w), N, C, C);
