@@ -34,11 +34,14 @@ def train_flops_per_token(d, T):
 def main():
     path, dirs = sys.argv[1], {"mini": sys.argv[2], "base": sys.argv[3]}
     runs = defaultdict(list)
+    cpu = defaultdict(list)
     rss = defaultdict(int)
     for line in open(path):
         r = json.loads(line)
         key = (r["model"], r["mode"], r["impl"], r["threads"])
         runs[key].append(r.get("tokens_per_s", r.get("gflops")))
+        if "cpu_tokens_per_s" in r:
+            cpu[key].append(r["cpu_tokens_per_s"])
         if "maxrss_kb" in r:
             rss[(r["model"], r["mode"], r["impl"])] = max(rss[(r["model"], r["mode"], r["impl"])], r["maxrss_kb"])
     med = {k: statistics.median(v) for k, v in runs.items()}
@@ -73,6 +76,18 @@ def main():
             one, two = med.get((model, mode, "onestone", 1)), med.get((model, mode, "onestone", 2))
             if one and two:
                 print("  %s %s: onestone 1 -> 2 threads speed-up %.2fx" % (model, mode, two / one))
+    print("\n1 thread, tokens per CPU-second (process CPU time; steadier than the wall clock on a busy machine):")
+    for model in ("mini", "base"):
+        for mode in ("train", "infer"):
+            o = cpu.get((model, mode, "onestone", 1))
+            if not o:
+                continue
+            o = statistics.median(o)
+            for ref in ("pytorch", "onnxruntime"):
+                r = cpu.get((model, mode, ref, 1))
+                if r:
+                    print("  %s %s: onestone %.0f, %s %.0f: %.2fx" % (model, mode, o, ref, statistics.median(r),
+                                                                   o / statistics.median(r)))
     print("\ntraining FLOP/s against the sgemm peak at the same thread count:")
     T = 128
     for model in ("mini", "base"):
