@@ -239,26 +239,31 @@ static void cmd_sgemm(char **argv) {
     const int threads = atoi(argv[0]);
     ops_set_num_threads(threads);
     const int shapes[][3] = {{2048, 2048, 2048}, {4096, 1024, 256}, {4096, 256, 1024}, {1536, 1536, 1536}};
-    double best = 0;
+    double best = 0, best_cpu = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *a = malloc((size_t)M * K * 4), *b = malloc((size_t)K * N * 4), *c = malloc((size_t)M * N * 4);
         if (!a || !b || !c) die("out of memory");
         for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)(i % 7) * 0.1f;
         for (size_t i = 0; i < (size_t)K * N; i++) b[i] = (float)(i % 5) * 0.1f;
-        double times[5];
+        double times[5], cpu[5];
         for (int r = -1; r < 5; r++) {
-            const double t0 = now();
+            const double t0 = now(), c0 = cpu_now();
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
-            if (r >= 0) times[r] = now() - t0;
+            if (r >= 0) {
+                times[r] = now() - t0;
+                cpu[r] = cpu_now() - c0;
+            }
         }
-        const double gf = 2.0 * M * N * K / median(times, 5) / 1e9;
+        const double gf = 2.0 * M * N * K / median(times, 5) / 1e9, cgf = 2.0 * M * N * K / median(cpu, 5) / 1e9;
         if (gf > best) best = gf;
+        if (cgf > best_cpu) best_cpu = cgf;
         free(a);
         free(b);
         free(c);
     }
-    printf("{\"impl\":\"openblas\",\"mode\":\"sgemm\",\"threads\":%d,\"gflops\":%.2f}\n", threads, best);
+    printf("{\"impl\":\"openblas\",\"mode\":\"sgemm\",\"threads\":%d,\"gflops\":%.2f,\"cpu_gflops\":%.2f}\n", threads, best,
+           best_cpu);
 }
 
 int main(int argc, char **argv) {

@@ -40,8 +40,8 @@ def main():
         r = json.loads(line)
         key = (r["model"], r["mode"], r["impl"], r["threads"])
         runs[key].append(r.get("tokens_per_s", r.get("gflops")))
-        if "cpu_tokens_per_s" in r:
-            cpu[key].append(r["cpu_tokens_per_s"])
+        if "cpu_tokens_per_s" in r or "cpu_gflops" in r:
+            cpu[key].append(r.get("cpu_tokens_per_s", r.get("cpu_gflops")))
         if "maxrss_kb" in r:
             rss[(r["model"], r["mode"], r["impl"])] = max(rss[(r["model"], r["mode"], r["impl"])], r["maxrss_kb"])
     med = {k: statistics.median(v) for k, v in runs.items()}
@@ -98,6 +98,11 @@ def main():
                 gf = tps * fpt / 1e9
                 print("  %s (%.1fM non-embedding params), %d thread(s): %.1f GFLOP/s = %.0f %% of sgemm" % (
                     model, p / 1e6, th, gf, 100 * gf / sgemm[th]))
+        ctps, csg = cpu.get((model, "train", "onestone", 1)), cpu.get(("blas", "sgemm", "openblas", 1))
+        if ctps and csg:
+            gf, peak = statistics.median(ctps) * fpt / 1e9, statistics.median(csg)
+            print("  %s, 1 thread, per CPU-second: %.1f GFLOP/s of %.1f (sgemm) = %.0f %%" % (model, gf, peak,
+                                                                                          100 * gf / peak))
 
 
 if __name__ == "__main__":
