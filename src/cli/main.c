@@ -9,6 +9,7 @@
 
 static const os_command commands[] = {
     {"train", "train one shared encoder on several tasks from a JSON config", cmd_train},
+    {"pretrain", "masked-LM pretraining of the encoder on raw text files", cmd_pretrain},
     {"eval", "metrics of one task of a model on a labelled file", cmd_eval},
     {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},

@@ -11,6 +11,8 @@
 #include "model/checkpoint.h"
 #include "optim/optimizer.h"
 #include "train/evaluate.h"
+#include "train/param_groups.h"
+#include "train/train_state.h"
 #include "train/trainer.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -25,6 +27,7 @@ typedef struct {
     os_sampler sampler;
     long step, total_steps, epoch_steps, eval_every, save_every;
     int frozen_below;
+    long released;  // layers released by gradual unfreezing (-1: off)
     double best_score;
     long best_step, bad_evals;
     json_t *best_eval;  // dev metrics of the best evaluation
@@ -65,31 +68,16 @@ static void log_event(trainer *t, json_t *ev) {
 
 // ---- learning-rate scales and freezing --------------------------------------------------------------
 
-static int layer_of(const char *name) {
-    const char *p = strstr(name, "encoder.layer.");
-    return p ? atoi(p + strlen("encoder.layer.")) : -1;
-}
-
-static void setup_params(trainer *t) {
-    os_params *p = &t->rt->model.params;
-    const os_train_config *c = t->cfg;
-    const int L = t->rt->model.cfg.num_hidden_layers;
-    for (int i = 0; i < p->n; i++) {
-        os_param_entry *e = &p->entries[i];
-        int is_head = strncmp(e->name, "bert.", 5) != 0;
-        int layer = layer_of(e->name), is_emb = strstr(e->name, "bert.embeddings.") != NULL;
-        e->lr_scale = 1.0f;
-        if (is_head && c->head_lr > 0) e->lr_scale = (float)(c->head_lr / c->opt.lr);
-        // Layer-wise decay (ELECTRA/HF style): the top layer (and pooler, heads) at lr, each layer below one
-        // factor lower, embeddings lowest.
-        if (!is_head && c->layer_lr_decay < 1) {
-            int depth = is_emb ? L + 1 : layer >= 0 ? L - layer : 0;
-            e->lr_scale = (float)pow(c->layer_lr_decay, depth);
-        }
-        e->frozen = (uint8_t)((is_emb && (c->freeze_embeddings || c->freeze_layers > 0)) ||
-                              (layer >= 0 && layer < c->freeze_layers));
-    }
-    t->frozen_below = c->freeze_layers > 0 ? (int)c->freeze_layers + 1 : c->freeze_embeddings ? 1 : 0;
+// Applies the config's freezing for optimizer step t->step (gradual unfreezing changes it as steps go) and
+// logs an "unfreeze" event when gradual unfreezing releases a layer.
+static void setup_params(trainer *t, int on_change) {
+    long released = os_unfreeze_released(t->cfg, t->step, t->epoch_steps);
+    if (on_change && released == t->released) return;
+    t->frozen_below = os_param_groups_setup(&t->rt->model.params, t->cfg, t->rt->model.cfg.num_hidden_layers, released);
+    if (on_change)
+        log_event(t, json_pack("{s:s, s:I, s:I, s:i}", "event", "unfreeze", "step", (json_int_t)t->step, "released_layers",
+                               (json_int_t)released, "frozen_below", t->frozen_below));
+    t->released = released;
 }
 
 // ---- batches ------------------------------------------------------------------------------------------
@@ -201,41 +189,13 @@ static os_status save_model_dir(trainer *t, const char *dir) {
     return st;
 }
 
-static os_status save_optimizer(trainer *t, const char *path) {
-    const os_params *p = &t->rt->model.params;
-    os_st_entry *e = calloc((size_t)p->n * 2 + 1, sizeof *e);
-    char **names = calloc((size_t)p->n * 2 + 1, sizeof *names);
-    if (!e || !names) {
-        free(e);
-        free(names);
-        return os_fail(OS_ERR_NOMEM, "out of memory");
-    }
-    size_t n = 0;
-    for (int i = 0; i < p->n; i++) {
-        const os_param_entry *pe = &p->entries[i];
-        for (int k = 0; k < 2; k++) {
-            float *buf = k ? t->opt.v : t->opt.m;
-            if (!buf) continue;
-            names[n] = malloc(strlen(pe->name) + 16);
-            sprintf(names[n], "%s.%s", k ? "exp_avg_sq" : "exp_avg", pe->name);
-            e[n] = (os_st_entry){names[n], OS_DT_F32, buf + pe->offset, pe->ndim, pe->shape};
-            n++;
-        }
-    }
-    os_status st = os_st_write(path, e, n, NULL);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-    free(e);
-    return st;
-}
-
 static os_status save_checkpoint(trainer *t) {
     char *tmp = malloc(strlen(t->dir_ckpt) + 8);
     sprintf(tmp, "%s.tmp", t->dir_ckpt);
     os_remove_flat_dir(tmp);
     os_status st = os_model_save(&t->rt->model, tmp, NULL);
     char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
-    if (!st) st = save_optimizer(t, opt_path);
+    if (!st) st = os_optimizer_save_moments(&t->opt, &t->rt->model.params, opt_path);
     if (!st) {
         json_t *s = json_object(), *groups = json_array(), *rng = json_array();
         json_object_set_new(s, "step", json_integer(t->step));
@@ -279,22 +239,8 @@ static os_status load_checkpoint(trainer *t) {
     char *model_path = os_path_join(t->dir_ckpt, "model.safetensors");
     char *opt_path = os_path_join(t->dir_ckpt, "optimizer.safetensors");
     char *state_path = os_path_join(t->dir_ckpt, "state.json");
-    os_safetensors ms = {0}, os_ = {0};
     json_t *s = NULL;
-    os_status st = os_st_open(&ms, model_path);
-    if (!st) st = os_st_open(&os_, opt_path);
-    const os_params *p = &rt->model.params;
-    for (int i = 0; i < p->n && !st; i++) {
-        const os_param_entry *e = &p->entries[i];
-        st = os_st_read_f32(&ms, e->name, p->data + e->offset, e->shape, e->ndim);
-        char name[OS_PARAM_NAME_MAX + 16];
-        for (int k = 0; k < 2 && !st; k++) {
-            float *buf = k ? t->opt.v : t->opt.m;
-            if (!buf) continue;
-            snprintf(name, sizeof name, "%s.%s", k ? "exp_avg_sq" : "exp_avg", e->name);
-            st = os_st_read_f32(&os_, name, buf + e->offset, e->shape, e->ndim);
-        }
-    }
+    os_status st = os_train_state_load_tensors(&rt->model.params, &t->opt, model_path, opt_path);
     if (!st) {
         json_error_t err;
         s = json_load_file(state_path, 0, &err);
@@ -340,8 +286,6 @@ static os_status load_checkpoint(trainer *t) {
         }
     }
     json_decref(s);
-    os_st_close(&ms);
-    os_st_close(&os_);
     free(model_path);
     free(opt_path);
     free(state_path);
@@ -541,7 +485,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     if (ratio_warmup > sched.warmup_steps) sched.warmup_steps = ratio_warmup;
     long stop_at = o->max_steps > 0 && o->max_steps < t.total_steps ? o->max_steps : t.total_steps;
 
-    setup_params(&t);
+    setup_params(&t, 0);
     if ((st = os_optimizer_init(&t.opt, &c->opt, &rt->model.params))) goto done;
     t.sampler.kind = c->sampling;
     t.sampler.n_tasks = rt->n_groups;
@@ -558,6 +502,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     t.best_score = -INFINITY;
     t.best_delta_m = NAN;
     if (o->resume && (st = load_checkpoint(&t))) goto done;
+    if (o->resume) setup_params(&t, 0);
 
     {
         double probs[OS_MAX_TASKS];
@@ -583,6 +528,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     double grad_norm = 0;
     while (!st && !stop && t.step < stop_at) {
         int epoch = (int)(t.step / t.epoch_steps);
+        setup_params(&t, 1);
         os_params_zero_grad(&rt->model.params);
         t.bad_task = NULL;
         for (long micro = 0; micro < c->grad_accumulation && !st; micro++) {
