@@ -18,6 +18,17 @@ static int layer_frozen(const os_train_config *c, int l, int L, long released) {
     return l < c->freeze_layers || c->freeze_encoder || (released >= 0 && l < L - released);
 }
 
+// With keep_init_tasks, heads of tasks this run does not train (kept from model.init) are frozen, so even
+// weight decay leaves them alone: a configured task's tensors are "heads.<task>.*".
+static int kept_head(const os_train_config *c, const char *name) {
+    if (!c->keep_init_tasks) return 0;
+    for (int t = 0; t < c->n_tasks; t++) {
+        size_t n = strlen(c->tasks[t].name);
+        if (!strncmp(name, "heads.", 6) && !strncmp(name + 6, c->tasks[t].name, n) && name[6 + n] == '.') return 0;
+    }
+    return 1;
+}
+
 int os_param_groups_setup(os_params *p, const os_train_config *c, int num_layers, long released) {
     const int L = num_layers;
     int emb_frozen = c->freeze_embeddings || c->freeze_layers > 0 || c->freeze_encoder || (released >= 0 && released <= L);
@@ -33,7 +44,7 @@ int os_param_groups_setup(os_params *p, const os_train_config *c, int num_layers
             int depth = is_emb ? L + 1 : layer >= 0 ? L - layer : 0;
             e->lr_scale = (float)pow(c->layer_lr_decay, depth);
         }
-        if (is_head) e->frozen = 0;
+        if (is_head) e->frozen = (uint8_t)kept_head(c, e->name);
         else if (is_emb) e->frozen = (uint8_t)emb_frozen;
         else if (layer >= 0) e->frozen = (uint8_t)layer_frozen(c, layer, L, released);
         else e->frozen = (uint8_t)c->freeze_encoder;  // the pooler

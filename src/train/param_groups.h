@@ -1,8 +1,8 @@
 // Per-parameter training settings from the config: learning-rate scales (head_lr, layer-wise decay) and
-// frozen flags (freeze_embeddings, freeze_layers, freeze_encoder, gradual unfreezing). docs/config.md.
+// frozen flags (freeze_embeddings, freeze_layers, freeze_encoder, gradual unfreezing; the heads of tasks kept
+// from model.init with keep_init_tasks). docs/config.md.
 //
-// Gradual unfreezing (ULMFiT): the encoder starts frozen except nothing - only the task heads and the
-// pooler train; every `every` steps one more layer is released, from the top down, and after the bottom
+// Gradual unfreezing (ULMFiT): the encoder starts frozen - only the task heads and the pooler train; every `every` steps one more layer is released, from the top down, and after the bottom
 // layer the embeddings. Static freezes (freeze_layers, freeze_embeddings, freeze_encoder) still apply on top.
 #ifndef ONESTONE_TRAIN_PARAM_GROUPS_H
 #define ONESTONE_TRAIN_PARAM_GROUPS_H

@@ -189,16 +189,16 @@ os_status os_runtime_build(os_runtime *rt, os_train_config *cfg, void *logp) {
     to.lowercase = cfg->lowercase;
     // An onestone pretraining run directory stands for its model (RUN_DIR/model).
     char *run_model = cfg->init ? os_path_join(cfg->init, "model") : NULL;
-    char *run_model_cfg = run_model ? os_path_join(run_model, "config.json") : NULL;
-    char *init_cfg = cfg->init ? os_path_join(cfg->init, "config.json") : NULL;
-    if (init_cfg && !os_path_exists(init_cfg) && os_path_exists(run_model_cfg)) {
+    char *run_weights = run_model ? os_path_join(run_model, "model.safetensors") : NULL;
+    char *init_weights = cfg->init ? os_path_join(cfg->init, "model.safetensors") : NULL;
+    if (init_weights && !os_path_exists(init_weights) && os_path_exists(run_weights)) {
         free(cfg->init);
         cfg->init = run_model;
         run_model = NULL;
     }
     free(run_model);
-    free(run_model_cfg);
-    free(init_cfg);
+    free(run_weights);
+    free(init_weights);
     os_status st = os_tokenizer_load(cfg->init ? cfg->init : cfg->vocab, &to, &rt->tok);
     if (st) return st;
     if (cfg->init) {
