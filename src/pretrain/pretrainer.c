@@ -54,15 +54,7 @@ static uint64_t seed_for(uint64_t seed, uint64_t salt, uint64_t a, uint64_t b) {
 }
 enum { SALT_ORDER = 1, SALT_MASK = 2, SALT_DROPOUT = 3, SALT_DEV = 4, SALT_INIT = 5 };
 
-static void log_event(pretrainer *p, json_t *ev) {
-    char *s = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    if (s && p->metrics) {
-        fprintf(p->metrics, "%s\n", s);
-        fflush(p->metrics);
-    }
-    free(s);
-    json_decref(ev);
-}
+static void log_event(pretrainer *p, json_t *ev) { os_metrics_append(p->metrics, ev); }
 
 // ---- data -------------------------------------------------------------------------------------------
 
@@ -156,52 +148,24 @@ static os_status build_model(pretrainer *p) {
 }
 
 static os_status save_model_dir(pretrainer *p) {
-    char *tmp = malloc(strlen(p->dir_model) + 8);
-    sprintf(tmp, "%s.tmp", p->dir_model);
-    os_remove_flat_dir(tmp);
     json_t *meta = json_pack("{s:{s:I, s:I}}", "pretraining", "step", (json_int_t)p->step, "max_seq_length",
                              (json_int_t)p->L);
-    os_status st = os_model_save(&p->model.base, tmp, meta);
+    os_status st = os_model_dir_write(p->dir_model, &p->model.base, p->tok, meta);
     json_decref(meta);
-    if (!st) st = os_tokenizer_save(p->tok, tmp);
-    if (!st) st = os_replace_dir(tmp, p->dir_model);
-    free(tmp);
     return st;
 }
 
 static os_status save_checkpoint(pretrainer *p) {
-    char *tmp = malloc(strlen(p->dir_ckpt) + 8);
-    sprintf(tmp, "%s.tmp", p->dir_ckpt);
-    os_remove_flat_dir(tmp);
-    os_status st = os_model_save(&p->model.base, tmp, NULL);
-    char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
-    if (!st) st = os_optimizer_save_moments(&p->opt, &p->model.base.params, opt_path);
-    if (!st) {
-        json_t *s = json_pack("{s:I, s:I, s:I}", "step", (json_int_t)p->step, "optimizer_step", (json_int_t)p->opt.step,
-                              "metrics_bytes", (json_int_t)(p->metrics ? ftell(p->metrics) : 0));
-        char *text = json_dumps(s, JSON_INDENT(1));
-        st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
-        free(text);
-        json_decref(s);
-    }
-    if (!st) st = os_replace_dir(tmp, p->dir_ckpt);
-    free(opt_path);
-    free(state_path);
-    free(tmp);
+    json_t *s = json_pack("{s:I, s:I, s:I}", "step", (json_int_t)p->step, "optimizer_step", (json_int_t)p->opt.step,
+                          "metrics_bytes", (json_int_t)(p->metrics ? ftell(p->metrics) : 0));
+    os_status st = os_checkpoint_write(p->dir_ckpt, &p->model.base, &p->opt, s);
+    json_decref(s);
     return st;
 }
 
 static os_status load_checkpoint(pretrainer *p) {
-    char *model_path = os_path_join(p->dir_ckpt, "model.safetensors");
-    char *opt_path = os_path_join(p->dir_ckpt, "optimizer.safetensors");
-    char *state_path = os_path_join(p->dir_ckpt, "state.json");
-    os_status st = os_train_state_load_tensors(&p->model.base.params, &p->opt, model_path, opt_path);
     json_t *s = NULL;
-    if (!st) {
-        json_error_t err;
-        s = json_load_file(state_path, 0, &err);
-        if (!s) st = os_fail(OS_ERR_INPUT, "%s:%d: %s", state_path, err.line, err.text);
-    }
+    os_status st = os_checkpoint_read(p->dir_ckpt, &p->model.base.params, &p->opt, &s);
     if (!st) {
         p->step = (long)json_integer_value(json_object_get(s, "step"));
         p->opt.step = (long)json_integer_value(json_object_get(s, "optimizer_step"));
@@ -210,9 +174,6 @@ static os_status load_checkpoint(pretrainer *p) {
         if (bytes > 0 && p->metrics && ftruncate(fileno(p->metrics), bytes) == 0) fseek(p->metrics, bytes, SEEK_SET);
     }
     json_decref(s);
-    free(model_path);
-    free(opt_path);
-    free(state_path);
     return st;
 }
 

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "util/fileio.h"
 #include "train/train_state.h"
 
 os_status os_optimizer_save_moments(const os_optimizer *o, const os_params *p, const char *path) {
@@ -50,4 +52,68 @@ os_status os_train_state_load_tensors(os_params *p, os_optimizer *o, const char 
     os_st_close(&ms);
     os_st_close(&os_);
     return st;
+}
+
+// DIR.tmp, emptied.
+static char *fresh_tmp_dir(const char *dir) {
+    char *tmp = malloc(strlen(dir) + 8);
+    if (!tmp) return NULL;
+    sprintf(tmp, "%s.tmp", dir);
+    os_remove_flat_dir(tmp);
+    return tmp;
+}
+
+os_status os_checkpoint_write(const char *dir, const os_model *m, const os_optimizer *o, const json_t *state) {
+    char *tmp = fresh_tmp_dir(dir);
+    if (!tmp) return os_fail(OS_ERR_NOMEM, "out of memory");
+    os_status st = os_model_save(m, tmp, NULL);
+    char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
+    if (!st) st = os_optimizer_save_moments(o, &m->params, opt_path);
+    if (!st) {
+        char *text = json_dumps(state, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+        st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
+        free(text);
+    }
+    if (!st) st = os_replace_dir(tmp, dir);
+    free(opt_path);
+    free(state_path);
+    free(tmp);
+    return st;
+}
+
+os_status os_checkpoint_read(const char *dir, os_params *p, os_optimizer *o, json_t **state) {
+    char *model_path = os_path_join(dir, "model.safetensors");
+    char *opt_path = os_path_join(dir, "optimizer.safetensors");
+    char *state_path = os_path_join(dir, "state.json");
+    *state = NULL;
+    os_status st = os_train_state_load_tensors(p, o, model_path, opt_path);
+    if (!st) {
+        json_error_t err;
+        *state = json_load_file(state_path, 0, &err);
+        if (!*state) st = os_fail(OS_ERR_INPUT, "%s:%d: %s", state_path, err.line, err.text);
+    }
+    free(model_path);
+    free(opt_path);
+    free(state_path);
+    return st;
+}
+
+os_status os_model_dir_write(const char *dir, const os_model *m, const os_tokenizer *tok, const json_t *meta) {
+    char *tmp = fresh_tmp_dir(dir);
+    if (!tmp) return os_fail(OS_ERR_NOMEM, "out of memory");
+    os_status st = os_model_save(m, tmp, meta);
+    if (!st) st = os_tokenizer_save(tok, tmp);
+    if (!st) st = os_replace_dir(tmp, dir);
+    free(tmp);
+    return st;
+}
+
+void os_metrics_append(FILE *f, json_t *ev) {
+    char *s = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    if (s && f) {
+        fprintf(f, "%s\n", s);
+        fflush(f);
+    }
+    free(s);
+    json_decref(ev);
 }

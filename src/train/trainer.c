@@ -56,15 +56,7 @@ static uint64_t mix(uint64_t a, uint64_t b) {
 }
 
 // Appends one JSON object as a line to metrics.jsonl (flushed, so a killed run keeps whole lines).
-static void log_event(trainer *t, json_t *ev) {
-    char *s = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    if (s && t->metrics) {
-        fprintf(t->metrics, "%s\n", s);
-        fflush(t->metrics);
-    }
-    free(s);
-    json_decref(ev);
-}
+static void log_event(trainer *t, json_t *ev) { os_metrics_append(t->metrics, ev); }
 
 // ---- learning-rate scales and freezing --------------------------------------------------------------
 
@@ -177,79 +169,51 @@ static json_t *training_meta(const trainer *t) {
 }
 
 static os_status save_model_dir(trainer *t, const char *dir) {
-    char *tmp = malloc(strlen(dir) + 8);
-    sprintf(tmp, "%s.tmp", dir);
-    os_remove_flat_dir(tmp);
     json_t *meta = training_meta(t);
-    os_status st = os_model_save(&t->rt->model, tmp, meta);
+    os_status st = os_model_dir_write(dir, &t->rt->model, t->rt->tok, meta);
     json_decref(meta);
-    if (!st) st = os_tokenizer_save(t->rt->tok, tmp);
-    if (!st) st = os_replace_dir(tmp, dir);
-    free(tmp);
     return st;
 }
 
 static os_status save_checkpoint(trainer *t) {
-    char *tmp = malloc(strlen(t->dir_ckpt) + 8);
-    sprintf(tmp, "%s.tmp", t->dir_ckpt);
-    os_remove_flat_dir(tmp);
-    os_status st = os_model_save(&t->rt->model, tmp, NULL);
-    char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
-    if (!st) st = os_optimizer_save_moments(&t->opt, &t->rt->model.params, opt_path);
-    if (!st) {
-        json_t *s = json_object(), *groups = json_array(), *rng = json_array();
-        json_object_set_new(s, "step", json_integer(t->step));
-        json_object_set_new(s, "optimizer_step", json_integer(t->opt.step));
-        for (int i = 0; i < 4; i++) {
-            char hex[24];
-            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)t->sampler.rng.s[i]);
-            json_array_append_new(rng, json_string(hex));
-        }
-        json_object_set_new(s, "sampler_rng", rng);
-        for (int g = 0; g < t->rt->n_groups; g++) {
-            json_t *go = json_object();
-            json_object_set_new(go, "pass", json_integer(t->rt->groups[g].pass));
-            json_object_set_new(go, "next", json_integer((json_int_t)t->rt->groups[g].next));
-            json_object_set_new(go, "batches", json_integer(t->group_batches[g]));
-            json_array_append_new(groups, go);
-        }
-        json_object_set_new(s, "groups", groups);
-        // JSON has no infinities: "no evaluation yet" (-inf) and "no delta_m" (NaN) are stored as null.
-        json_object_set_new(s, "best_score", isfinite(t->best_score) ? json_real(t->best_score) : json_null());
-        json_object_set_new(s, "best_delta_m", isfinite(t->best_delta_m) ? json_real(t->best_delta_m) : json_null());
-        json_object_set_new(s, "best_step", json_integer(t->best_step));
-        json_object_set_new(s, "bad_evals", json_integer(t->bad_evals));
-        json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
-        json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
-        if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
-        char *text = json_dumps(s, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
-        st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
-        free(text);
-        json_decref(s);
+    json_t *s = json_object(), *groups = json_array(), *rng = json_array();
+    json_object_set_new(s, "step", json_integer(t->step));
+    json_object_set_new(s, "optimizer_step", json_integer(t->opt.step));
+    for (int i = 0; i < 4; i++) {
+        char hex[24];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)t->sampler.rng.s[i]);
+        json_array_append_new(rng, json_string(hex));
     }
-    if (!st) st = os_replace_dir(tmp, t->dir_ckpt);
-    free(opt_path);
-    free(state_path);
-    free(tmp);
+    json_object_set_new(s, "sampler_rng", rng);
+    for (int g = 0; g < t->rt->n_groups; g++) {
+        json_t *go = json_object();
+        json_object_set_new(go, "pass", json_integer(t->rt->groups[g].pass));
+        json_object_set_new(go, "next", json_integer((json_int_t)t->rt->groups[g].next));
+        json_object_set_new(go, "batches", json_integer(t->group_batches[g]));
+        json_array_append_new(groups, go);
+    }
+    json_object_set_new(s, "groups", groups);
+    // JSON has no infinities: "no evaluation yet" (-inf) and "no delta_m" (NaN) are stored as null.
+    json_object_set_new(s, "best_score", isfinite(t->best_score) ? json_real(t->best_score) : json_null());
+    json_object_set_new(s, "best_delta_m", isfinite(t->best_delta_m) ? json_real(t->best_delta_m) : json_null());
+    json_object_set_new(s, "best_step", json_integer(t->best_step));
+    json_object_set_new(s, "bad_evals", json_integer(t->bad_evals));
+    json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
+    json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
+    if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
+os_status st = os_checkpoint_write(t->dir_ckpt, &t->rt->model, &t->opt, s);
+    json_decref(s);
     return st;
 }
 
 static os_status load_checkpoint(trainer *t) {
     os_runtime *rt = t->rt;
-    char *model_path = os_path_join(t->dir_ckpt, "model.safetensors");
-    char *opt_path = os_path_join(t->dir_ckpt, "optimizer.safetensors");
-    char *state_path = os_path_join(t->dir_ckpt, "state.json");
     json_t *s = NULL;
-    os_status st = os_train_state_load_tensors(&rt->model.params, &t->opt, model_path, opt_path);
-    if (!st) {
-        json_error_t err;
-        s = json_load_file(state_path, 0, &err);
-        if (!s) st = os_fail(OS_ERR_INPUT, "%s:%d: %s", state_path, err.line, err.text);
-    }
+    os_status st = os_checkpoint_read(t->dir_ckpt, &rt->model.params, &t->opt, &s);
     if (!st) {
         json_t *groups = json_object_get(s, "groups"), *rng = json_object_get(s, "sampler_rng");
         if (json_array_size(groups) != (size_t)rt->n_groups || json_array_size(rng) != 4) {
-            st = os_fail(OS_ERR_INPUT, "%s: does not match this run's datasets", state_path);
+            st = os_fail(OS_ERR_INPUT, "%s/state.json: does not match this run's datasets", t->dir_ckpt);
         } else {
             t->step = (long)json_integer_value(json_object_get(s, "step"));
             t->opt.step = (long)json_integer_value(json_object_get(s, "optimizer_step"));
@@ -286,9 +250,6 @@ static os_status load_checkpoint(trainer *t) {
         }
     }
     json_decref(s);
-    free(model_path);
-    free(opt_path);
-    free(state_path);
     return st;
 }
 
