@@ -7,7 +7,7 @@
 #   2. learn an uncased WordPiece vocabulary from it (onestone vocab train)
 #   3. pretrain (onestone pretrain) with the config written to $WORK/pretrain.json
 # Environment: ONESTONE_DATA (required), WORK (default build/pretrain_recipe), STEPS (optimizer steps, default
-# 3000: about an hour at the speed measured on the shared 2-core machine; docs/pretraining.md), VOCAB_SIZE
+# 2500: about an hour at an assumed 3,000 tokens/s, see docs/pretraining.md), VOCAB_SIZE
 # (default 16000), NICE (default 10). Extra arguments go to `onestone pretrain` (e.g. --max-steps N to cut a
 # run short while keeping the schedule, or --resume).
 set -euo pipefail
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 : "${ONESTONE_DATA:?set ONESTONE_DATA to the data folder (see README)}"
 BIN=${BIN:-build/onestone}
 WORK=${WORK:-build/pretrain_recipe}
-STEPS=${STEPS:-3000}
+STEPS=${STEPS:-2500}
 VOCAB_SIZE=${VOCAB_SIZE:-16000}
 NICE=${NICE:-10}
 mkdir -p "$WORK/text"
