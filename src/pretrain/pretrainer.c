@@ -158,7 +158,7 @@ static os_status save_model_dir(pretrainer *p) {
 static os_status save_checkpoint(pretrainer *p) {
     json_t *s = json_pack("{s:I, s:I, s:I}", "step", (json_int_t)p->step, "optimizer_step", (json_int_t)p->opt.step,
                           "metrics_bytes", (json_int_t)(p->metrics ? ftell(p->metrics) : 0));
-    os_status st = os_checkpoint_write(p->dir_ckpt, &p->model.base, &p->opt, s);
+    os_status st = os_checkpoint_write(p->dir_ckpt, &p->model.base, &p->opt, s, NULL, NULL);
     json_decref(s);
     return st;
 }

@@ -63,7 +63,8 @@ static char *fresh_tmp_dir(const char *dir) {
     return tmp;
 }
 
-os_status os_checkpoint_write(const char *dir, const os_model *m, const os_optimizer *o, const json_t *state) {
+os_status os_checkpoint_write(const char *dir, const os_model *m, const os_optimizer *o, const json_t *state,
+                              os_status (*extra)(void *ctx, const char *tmp_dir), void *ctx) {
     char *tmp = fresh_tmp_dir(dir);
     if (!tmp) return os_fail(OS_ERR_NOMEM, "out of memory");
     os_status st = os_model_save(m, tmp, NULL);
@@ -74,6 +75,7 @@ os_status os_checkpoint_write(const char *dir, const os_model *m, const os_optim
         st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
         free(text);
     }
+    if (!st && extra) st = extra(ctx, tmp);
     if (!st) st = os_replace_dir(tmp, dir);
     free(opt_path);
     free(state_path);

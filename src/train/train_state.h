@@ -16,8 +16,10 @@ os_status os_optimizer_save_moments(const os_optimizer *o, const os_params *p, c
 // Reads every entry of p by name from model_path (a model.safetensors) and o's moments from opt_path.
 // A missing tensor or a shape mismatch fails naming the file and tensor.
 os_status os_train_state_load_tensors(os_params *p, os_optimizer *o, const char *model_path, const char *opt_path);
-// Writes checkpoint directory `dir`: m's weights, o's moments and `state` as state.json.
-os_status os_checkpoint_write(const char *dir, const os_model *m, const os_optimizer *o, const json_t *state);
+// Writes checkpoint directory `dir`: m's weights, o's moments, `state` as state.json, and whatever `extra`
+// (may be NULL) writes into the directory being assembled (called with ctx and that directory's path).
+os_status os_checkpoint_write(const char *dir, const os_model *m, const os_optimizer *o, const json_t *state,
+                              os_status (*extra)(void *ctx, const char *tmp_dir), void *ctx);
 // Reads the weights and moments of checkpoint directory `dir` into p and o; *state gets its state.json
 // (the caller json_decref's it; NULL on failure).
 os_status os_checkpoint_read(const char *dir, os_params *p, os_optimizer *o, json_t **state);
