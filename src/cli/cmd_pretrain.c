@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/run_args.h"
 #include "pretrain/pretrainer.h"
-#include "util/fileio.h"
 
 static const char *usage =
     "usage: onestone pretrain CONFIG.json --out RUN_DIR [--set PATH=VALUE]... [--seed N] [--max-steps N] [--quiet]\n"
@@ -29,54 +29,19 @@ int cmd_pretrain(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
-    const char *config = NULL, *out = NULL;
-    char **sets = calloc((size_t)argc + 1, sizeof(char *));
-    char seed_buf[64];
-    int n_sets = 0, resume = 0, quiet = 0, bad = 0;
-    long max_steps = 0;
-    for (int i = 1; i < argc && !bad; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(a, "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
-        else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            snprintf(seed_buf, sizeof seed_buf, "seed=%s", argv[++i]);
-            sets[n_sets++] = seed_buf;
-        } else if (!strcmp(a, "--max-steps") && i + 1 < argc) {
-            char *end;
-            max_steps = strtol(argv[++i], &end, 10);
-            if (*end || max_steps <= 0) {
-                fprintf(stderr, "onestone pretrain: --max-steps needs a positive integer, got '%s'\n", argv[i]);
-                bad = 1;
-            }
-        } else if (!strcmp(a, "--resume")) resume = 1;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (a[0] == '-' || config) {
-            fprintf(stderr, "onestone pretrain: unexpected argument '%s' (see onestone pretrain --help)\n", a);
-            bad = 1;
-        } else config = a;
-    }
-    if (!bad && (!out || (!config && !resume))) {
-        fprintf(stderr, "onestone pretrain: needs CONFIG.json and --out RUN_DIR (see onestone pretrain --help)\n");
-        bad = 1;
-    }
-    if (!bad && resume && (n_sets || config)) {
-        fprintf(stderr, "onestone pretrain: --resume uses the run's saved config; CONFIG, --set and --seed cannot change it\n");
-        bad = 1;
-    }
-    if (bad) {
-        free(sets);
+    cli_run_args a;
+    if (cli_run_args_parse(&a, "pretrain", argc, argv)) {
+        cli_run_args_free(&a);
         return 2;
     }
-    char *saved = resume ? os_path_join(out, "config.json") : NULL;
     os_pretrain_config cfg;
-    os_status st = os_pretrain_config_load(&cfg, resume ? saved : config, sets, n_sets);
+    os_status st = os_pretrain_config_load(&cfg, a.config, a.sets, a.n_sets);
     if (!st) {
-        os_pretrain_opts o = {.run_dir = out, .resume = resume, .max_steps = max_steps, .quiet = quiet};
+        os_pretrain_opts o = {.run_dir = a.out, .resume = a.resume, .max_steps = a.max_steps, .quiet = a.quiet};
         st = os_pretrain(&cfg, &o);
     }
-    if (!st) printf("model saved in %s/model; fine-tune it with model.init = \"%s/model\" in a training config\n", out, out);
+    if (!st) printf("model saved in %s/model; fine-tune it with model.init = \"%s\" in a training config\n", a.out, a.out);
     os_pretrain_config_free(&cfg);
-    free(saved);
-    free(sets);
+    cli_run_args_free(&a);
     return st ? cli_report("pretrain", st) : 0;
 }
