@@ -49,16 +49,22 @@ static int32_t *golden_ids(const os_safetensors *g, const char *name, const int6
     return out;
 }
 
+// An MLM model with the reference directory's architecture (weights from os_mlm_model_init_weights).
+static void create_like_reference(os_mlm_model *m, os_bert_config *cfg) {
+    char cfg_path[1200];
+    snprintf(cfg_path, sizeof cfg_path, "%s/mlm/config.json", ref_dir);
+    CHECK(os_bert_config_load(cfg, cfg_path) == OS_OK);
+    CHECK(os_mlm_model_create(m, cfg) == OS_OK);
+    os_mlm_model_init_weights(m, 3);
+}
+
 static void test_logits_loss_grads(void) {
     char dir[1100], gpath[1200];
     snprintf(dir, sizeof dir, "%s/mlm", ref_dir);
     snprintf(gpath, sizeof gpath, "%s/golden.safetensors", dir);
     os_bert_config cfg;
-    char cfg_path[1200];
-    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
-    CHECK(os_bert_config_load(&cfg, cfg_path) == OS_OK);
     os_mlm_model m;
-    CHECK(os_mlm_model_create(&m, &cfg) == OS_OK);
+    create_like_reference(&m, &cfg);
     int copied = 0;
     CHECK(os_mlm_model_init_from(&m, dir, &copied) == OS_OK);
     CHECK_MSG(copied == m.base.params.n, "copied %d of %d tensors", copied, m.base.params.n);
@@ -144,16 +150,11 @@ static void test_logits_loss_grads(void) {
 // An onestone pretraining model directory loads strictly as PyTorch's HF-named BertForMaskedLM (no missing,
 // no unexpected tensor) and gives our logits.
 static void test_saved_dir_loads_in_torch(void) {
-    char dir[1100], out[1200];
-    snprintf(dir, sizeof dir, "%s/mlm", ref_dir);
+    char out[1200];
     snprintf(out, sizeof out, "%s/onestone_mlm", ref_dir);
     os_bert_config cfg;
-    char cfg_path[1200];
-    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
-    CHECK(os_bert_config_load(&cfg, cfg_path) == OS_OK);
     os_mlm_model m;
-    CHECK(os_mlm_model_create(&m, &cfg) == OS_OK);
-    os_mlm_model_init_weights(&m, 3);
+    create_like_reference(&m, &cfg);
     // Non-trivial head values, so a head that failed to load would show.
     for (int i = 0; i < m.base.params.n; i++) {
         const os_param_entry *e = &m.base.params.entries[i];
