@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load test of `onestone serve` with wrk (Debian package wrk): starts a server on a free port with a random
+# bearer token, runs wrk with scripts/load_test.lua (one text per POST /v1/predict), and prints throughput,
+# p50/p99 latency, the error count and the mean encoder batch from /metrics; then stops the server with
+# SIGTERM and checks it exits 0. With an ASan build (ONESTONE_BIN=build-asan/onestone) it also fails on any
+# sanitizer report in the server's stderr.
+#   scripts/load_test.sh MODEL_DIR [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-- SERVE_OPTIONS...]
+# Exit status: 0 when every request got a 2xx answer and the server stopped cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+usage="usage: scripts/load_test.sh MODEL_DIR [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-- SERVE_OPTIONS...]"
+[ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
+model=$1
+shift
+duration=20 connections=16 threads=2
+while [ $# -gt 0 ]; do
+  case $1 in
+    -d) duration=$2; shift 2 ;;
+    -c) connections=$2; shift 2 ;;
+    -t) threads=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
+bin=${ONESTONE_BIN:-build/onestone}
+command -v wrk >/dev/null || { echo "load_test: wrk is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
+[ -x "$bin" ] || { echo "load_test: $bin is missing (make build)" >&2; exit 2; }
+work=$(mktemp -d)
+server=
+cleanup() {
+  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; wait "$server" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ONESTONE_LOAD_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export ONESTONE_LOAD_TOKEN
+printf '%s\n' "$ONESTONE_LOAD_TOKEN" > "$work/token"
+"$bin" serve "$model" --port 0 --token-file "$work/token" "$@" > "$work/out" 2> "$work/err" &
+server=$!
+port=
+for _ in $(seq 600); do
+  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
+  [ -n "$port" ] && break
+  kill -0 "$server" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "load_test: the server did not start" >&2; cat "$work/err" >&2; exit 1; }
+echo "load_test: $bin serve $model $* on port $port; wrk -t$threads -c$connections -d${duration}s"
+
+wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s scripts/load_test.lua \
+  "http://127.0.0.1:$port/v1/predict" > "$work/wrk" || { cat "$work/wrk" >&2; exit 1; }
+summary=$(grep '^LOADTEST' "$work/wrk")
+metrics=$(curl -sf -H "Authorization: Bearer $ONESTONE_LOAD_TOKEN" "http://127.0.0.1:$port/metrics")
+batch=$(awk '/^onestone_batch_size_sum/ {s=$2} /^onestone_batch_size_count/ {c=$2} END {printf "%.2f", c ? s/c : 0}' <<<"$metrics")
+tps=$(awk '/^onestone_tokens_per_second/ {print $2}' <<<"$metrics")
+echo "load_test: ${summary#LOADTEST } mean_batch=$batch encoder_tokens_per_s=$tps"
+
+kill -TERM "$server"
+rc=0
+wait "$server" || rc=$?
+server=
+status=0
+if [ "$rc" -ne 0 ]; then echo "load_test: the server exited with $rc" >&2; status=1; fi
+if grep -qE 'Sanitizer|runtime error' "$work/err"; then
+  echo "load_test: sanitizer report:" >&2
+  cat "$work/err" >&2
+  status=1
+fi
+errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$summary")
+[ "$errors" = 0 ] || { echo "load_test: $errors requests failed" >&2; status=1; }
+[ "$status" -eq 0 ] && echo "load_test: server stopped cleanly (exit 0, no sanitizer report)"
+exit "$status"
