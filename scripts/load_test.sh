@@ -26,26 +26,13 @@ bin=${ONESTONE_BIN:-build/onestone}
 command -v wrk >/dev/null || { echo "load_test: wrk is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "load_test: $bin is missing (make build)" >&2; exit 2; }
 work=$(mktemp -d)
-server=
-cleanup() {
-  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; wait "$server" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/serve_common.sh
+trap 'serve_cleanup; rm -rf "$work"' EXIT
 
 ONESTONE_LOAD_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export ONESTONE_LOAD_TOKEN
 printf '%s\n' "$ONESTONE_LOAD_TOKEN" > "$work/token"
-"$bin" serve "$model" --port 0 --token-file "$work/token" "$@" > "$work/out" 2> "$work/err" &
-server=$!
-port=
-for _ in $(seq 600); do
-  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
-  [ -n "$port" ] && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "load_test: the server did not start" >&2; cat "$work/err" >&2; exit 1; }
+serve_start "$work" "$bin" serve "$model" --port 0 --token-file "$work/token" "$@"
 echo "load_test: $bin serve $model $* on port $port; wrk -t$threads -c$connections -d${duration}s"
 
 wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s scripts/load_test.lua \
@@ -56,12 +43,9 @@ batch=$(awk '/^onestone_batch_size_sum/ {s=$2} /^onestone_batch_size_count/ {c=$
 tps=$(awk '/^onestone_tokens_per_second/ {print $2}' <<<"$metrics")
 echo "load_test: ${summary#LOADTEST } mean_batch=$batch encoder_tokens_per_s=$tps"
 
-kill -TERM "$server"
-rc=0
-wait "$server" || rc=$?
-server=
+serve_stop
 status=0
-if [ "$rc" -ne 0 ]; then echo "load_test: the server exited with $rc" >&2; status=1; fi
+if [ "$server_rc" -ne 0 ]; then echo "load_test: the server exited with $server_rc" >&2; status=1; fi
 if grep -qE 'Sanitizer|runtime error' "$work/err"; then
   echo "load_test: sanitizer report:" >&2
   cat "$work/err" >&2

@@ -13,12 +13,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" -j "$(nproc)" --target onestone >/dev/null
 bin=$build/onestone
 work=$(mktemp -d)
-server=
-cleanup() {
-  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; wait "$server" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/serve_common.sh
+trap 'serve_cleanup; rm -rf "$work"' EXIT
 # OMP_WAIT_POLICY set: the CLI would otherwise re-execute itself, which valgrind cannot follow.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE ONESTONE_BAD="$PWD/tests/bad"
 model=${1:-}
@@ -29,18 +25,9 @@ fi
 ONESTONE_LOAD_TOKEN=valgrind-serve-token
 export ONESTONE_LOAD_TOKEN
 printf '%s\n' "$ONESTONE_LOAD_TOKEN" > "$work/token"
-valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+serve_start "$work" valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
   --errors-for-leak-kinds=definite,indirect,possible --log-file="$work/vg.log" \
-  "$bin" serve "$model" --port 0 --token-file "$work/token" --max-body-bytes 2000 > "$work/out" 2> "$work/err" &
-server=$!
-port=
-for _ in $(seq 1200); do
-  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
-  [ -n "$port" ] && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/err" "$work/vg.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "valgrind_serve: the server did not start" >&2; exit 1; }
+  "$bin" serve "$model" --port 0 --token-file "$work/token" --max-body-bytes 2000 || { cat "$work/vg.log" >&2; exit 1; }
 url=http://127.0.0.1:$port
 auth="Authorization: Bearer $ONESTONE_LOAD_TOKEN"
 failed=0
@@ -61,12 +48,9 @@ expect 200 -H "$auth" "$url/v1/model"
 wrk -t1 -c4 -d10s -s scripts/load_test.lua "$url/v1/predict" > "$work/wrk" || failed=1
 grep '^LOADTEST' "$work/wrk" || failed=1
 grep -q ' errors=0 ' "$work/wrk" || { echo "valgrind_serve: requests failed under load" >&2; failed=1; }
-kill -TERM "$server"
-rc=0
-wait "$server" || rc=$?
-server=
-if [ "$rc" -ne 0 ] || [ -s "$work/vg.log" ]; then
-  echo "valgrind_serve: server exit $rc (expected 0); valgrind log:" >&2
+serve_stop
+if [ "$server_rc" -ne 0 ] || [ -s "$work/vg.log" ]; then
+  echo "valgrind_serve: server exit $server_rc (expected 0); valgrind log:" >&2
   cat "$work/err" "$work/vg.log" >&2
   failed=1
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End-to-end checks of `onestone serve` against a running server (run by tests/test_serve.c).
 
-usage: serve_e2e.py ONESTONE_BIN MODEL_DIR SCRATCH_DIR
+usage: serve_e2e.py ONESTONE_BIN MODEL_DIR REPO_DIR SCRATCH_DIR
 
 Standard library only. Every server listens on an ephemeral port (--port 0, read from its first stdout
 line), so parallel ctest runs do not collide. Exits 1 after printing every failed check.
@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-BIN, MODEL, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
+BIN, MODEL, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[4]
 TOKEN = "s3cret-token-for-tests"
 TASKS = ["ner", "relation", "sentiment", "topics", "score"]
 MARKED = "the <e1>cat</e1> sat on the <e2>mat</e2> ."

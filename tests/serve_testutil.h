@@ -5,8 +5,10 @@
 #ifndef ONESTONE_TEST_SERVE_TESTUTIL_H
 #define ONESTONE_TEST_SERVE_TESTUTIL_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "model/checkpoint.h"
 #include "model_testutil.h"
@@ -68,5 +70,26 @@ static inline int make_serve_model(const char *dir) {
     os_tokenizer_free(tok);
     if (st) fprintf(stderr, "make_serve_model: %s\n", os_last_error());
     return st != OS_OK;
+}
+
+// Builds the model in ONESTONE_TMP/model_name, then runs `interpreter SRC/script BIN MODEL_DIR SRC TMP` (the
+// driver starts its own servers). Returns 0 when the model was built and the driver exited 0.
+static inline int run_serve_driver(const char *model_name, const char *interpreter, const char *script) {
+    const char *src = getenv("ONESTONE_SRC"), *bin = getenv("ONESTONE_BIN"), *tmp = getenv("ONESTONE_TMP");
+    if (!src || !bin || !tmp) {
+        fprintf(stderr, "ONESTONE_SRC, ONESTONE_BIN and ONESTONE_TMP must be set (ctest sets them)\n");
+        return 1;
+    }
+    char dir[512], cmd[2048];
+    mkdir(tmp, 0755);
+    snprintf(dir, sizeof dir, "%s/%s", tmp, model_name);
+    if (make_serve_model(dir)) return 1;
+    snprintf(cmd, sizeof cmd, "%s '%s/%s' '%s' '%s' '%s' '%s'", interpreter, src, script, bin, dir, src, tmp);
+    int rc = system(cmd);
+    if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc)) {
+        fprintf(stderr, "%s failed (status %d)\n", script, rc);
+        return 1;
+    }
+    return 0;
 }
 #endif

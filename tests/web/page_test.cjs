@@ -1,7 +1,7 @@
 // Browser test of the page `onestone serve` embeds (web/index.html), in headless Chromium (Debian's
 // /usr/bin/chromium) driven by playwright-core (scripts/setup_browser_test.sh installs it). Run by
 // tests/test_serve_web.c:
-//   node tests/web/page_test.cjs ONESTONE_BIN MODEL_DIR REPO_DIR
+//   node tests/web/page_test.cjs ONESTONE_BIN MODEL_DIR REPO_DIR SCRATCH_DIR
 // Starts a server with a bearer token on an ephemeral port, types the token and a sentence like a user, and
 // checks that every task's output appears and agrees with the API: entities highlighted, relations between
 // them, class labels with scores, multi-label scores, the regression value; then a text with typed entity
