@@ -20,5 +20,6 @@ int cmd_vocab(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_affinity(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 #endif

@@ -14,6 +14,7 @@ static const os_command commands[] = {
     {"serve", "serve a model over HTTP (predict, health, metrics, a web page to try it)", cmd_serve},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"vocab", "train a WordPiece vocabulary from raw text files (vocab train)", cmd_vocab},
+    {"affinity", "task-affinity matrices and a suggested task grouping of a training run", cmd_affinity},
     {"version", "print the version", cmd_version},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
