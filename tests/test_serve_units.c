@@ -77,6 +77,7 @@ static void test_request_parse(void) {
     CHECK(parse(m, "{\"text\": \"the cat\"}", err) == 0);
     CHECK(parse(m, "{\"text\": ", err) == 400 && strstr(err, "malformed JSON"));
     CHECK(parse(m, "{\"text\": \"a\", \"tasks\": [\"ner\", \"x\"]}", err) == 400 && strstr(err, "'x'"));
+    CHECK(parse(m, "{\"text\": \"a\", \"tasks\": [\"ner\", 1]}", err) == 400 && strstr(err, "\"tasks\"[1]"));
     CHECK(parse(m, "{\"text\": \"aaaaaaaaaaaaaaaaaaaaa\"}", err) == 413 && strstr(err, "21 bytes"));
     CHECK(parse(m, "{\"texts\": [\"a\", \"b\", \"c\", \"d\"]}", err) == 413 && strstr(err, "4 texts"));
     CHECK(parse(m, "{\"texts\": [\"a\", \"aaaaaaaaaaaaaaaaaaaaa\"]}", err) == 413 && strstr(err, "\"texts\"[1]"));

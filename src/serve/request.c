@@ -20,7 +20,10 @@ static int parse_tasks(sv_predict_request *r, const onestone_model *m, json_t *t
     size_t i;
     json_t *v;
     json_array_foreach(tasks, i, v) {
-        if (!json_is_string(v)) return fail(err, errlen, 400, "\"tasks\"[%s] must be a string", "");
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "\"tasks\"[%zu] must be a string", i);
+            return 400;
+        }
         int t = onestone_model_find_task(m, json_string_value(v));
         if (t < 0) return fail(err, errlen, 400, "\"tasks\": the model has no task '%s'", json_string_value(v));
         r->want[t] = 1;
