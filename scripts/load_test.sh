@@ -4,20 +4,22 @@
 # p50/p99 latency, the error count and the mean encoder batch from /metrics; then stops the server with
 # SIGTERM and checks it exits 0. With an ASan build (ONESTONE_BIN=build-asan/onestone) it also fails on any
 # sanitizer report in the server's stderr.
-#   scripts/load_test.sh MODEL_DIR [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-- SERVE_OPTIONS...]
+#   scripts/load_test.sh MODEL_DIR [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-T TIMEOUT_S] [-- SERVE_OPTIONS...]
+# (wrk counts an answer slower than TIMEOUT_S, default 10, as an error.)
 # Exit status: 0 when every request got a 2xx answer and the server stopped cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: scripts/load_test.sh MODEL_DIR [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-- SERVE_OPTIONS...]"
+usage="usage: scripts/load_test.sh MODEL_DIR [-d SECONDS] [-c CONNECTIONS] [-t WRK_THREADS] [-T TIMEOUT_S] [-- SERVE_OPTIONS...]"
 [ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
 model=$1
 shift
-duration=20 connections=16 threads=2
+duration=20 connections=16 threads=2 timeout=10
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift 2 ;;
     -c) connections=$2; shift 2 ;;
     -t) threads=$2; shift 2 ;;
+    -T) timeout=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
@@ -33,12 +35,13 @@ ONESTONE_LOAD_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export ONESTONE_LOAD_TOKEN
 printf '%s\n' "$ONESTONE_LOAD_TOKEN" > "$work/token"
 serve_start "$work" "$bin" serve "$model" --port 0 --token-file "$work/token" "$@"
-echo "load_test: $bin serve $model $* on port $port; wrk -t$threads -c$connections -d${duration}s"
+echo "load_test: $bin serve $model $* on port $port; wrk -t$threads -c$connections -d${duration}s --timeout ${timeout}s"
 
-wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s scripts/load_test.lua \
+wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout "${timeout}s" --latency -s scripts/load_test.lua \
   "http://127.0.0.1:$port/v1/predict" > "$work/wrk" || { cat "$work/wrk" >&2; exit 1; }
-summary=$(grep '^LOADTEST' "$work/wrk")
-metrics=$(curl -sf -H "Authorization: Bearer $ONESTONE_LOAD_TOKEN" "http://127.0.0.1:$port/metrics")
+summary=$(grep '^LOADTEST' "$work/wrk") || { echo "load_test: no summary from wrk:" >&2; cat "$work/wrk" >&2; exit 1; }
+metrics=$(curl -sf -H "Authorization: Bearer $ONESTONE_LOAD_TOKEN" "http://127.0.0.1:$port/metrics") ||
+  { echo "load_test: GET /metrics failed; server stderr:" >&2; cat "$work/err" >&2; exit 1; }
 batch=$(awk '/^onestone_batch_size_sum/ {s=$2} /^onestone_batch_size_count/ {c=$2} END {printf "%.2f", c ? s/c : 0}' <<<"$metrics")
 tps=$(awk '/^onestone_tokens_per_second/ {print $2}' <<<"$metrics")
 echo "load_test: ${summary#LOADTEST } mean_batch=$batch encoder_tokens_per_s=$tps"

@@ -3,7 +3,8 @@
 # malformed, unauthorised and oversize ones, then SIGTERM; the server must answer, exit 0, and valgrind
 # must report no memory errors and no leaks. Debug build in build-valgrind/ (no -march=native), as
 # scripts/valgrind_check.sh does for the other commands. Not part of `make test` (slow).
-#   scripts/valgrind_serve.sh [MODEL_DIR]   (default: a tiny model trained for 3 steps on tests/bad/)
+#   scripts/valgrind_serve.sh [MODEL_DIR [SECONDS]]   (default: a tiny model trained for 3 steps on tests/bad/;
+#                                                      wrk runs SECONDS, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind_serve: valgrind is not installed" >&2; exit 2; }
@@ -18,6 +19,7 @@ trap 'serve_cleanup; rm -rf "$work"' EXIT
 # OMP_WAIT_POLICY set: the CLI would otherwise re-execute itself, which valgrind cannot follow.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE ONESTONE_BAD="$PWD/tests/bad"
 model=${1:-}
+seconds=${2:-10}
 if [ -z "$model" ]; then
   "$bin" train tests/bad/good.json --out "$work/run" --quiet --max-steps 3 >/dev/null
   model=$work/run/best
@@ -45,7 +47,7 @@ expect 400 -H "$auth" -X POST -d '{"text": "a", "tasks": ["nope"]}' "$url/v1/pre
 expect 413 -H "$auth" -X POST --data-binary "{\"text\": \"$(head -c 3000 /dev/zero | tr '\0' a)\"}" "$url/v1/predict"
 expect 200 -H "$auth" "$url/metrics"
 expect 200 -H "$auth" "$url/v1/model"
-wrk -t1 -c4 -d10s -s scripts/load_test.lua "$url/v1/predict" > "$work/wrk" || failed=1
+wrk -t1 -c4 -d"${seconds}s" --timeout 120s -s scripts/load_test.lua "$url/v1/predict" > "$work/wrk" || failed=1
 grep '^LOADTEST' "$work/wrk" || failed=1
 grep -q ' errors=0 ' "$work/wrk" || { echo "valgrind_serve: requests failed under load" >&2; failed=1; }
 serve_stop
