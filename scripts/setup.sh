@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages onestone needs, if any are missing. Idempotent and non-interactive.
+# Installs the Debian packages onestone needs, if any are missing, then the browser test's npm package
+# (scripts/setup_browser_test.sh). Idempotent and non-interactive.
 set -euo pipefail
 
 packages=(
