@@ -1,4 +1,4 @@
-#include <errno.h>
+// Dynamic batching (serve/batcher.h): one queue of jobs, worker threads with a context each.
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
