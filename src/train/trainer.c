@@ -577,10 +577,17 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     {
         double probs[OS_MAX_TASKS];
         os_sampler_probs(&t.sampler, 0, probs);
-        fprintf(stderr, "training %ld steps (epoch = %ld steps: %s), batch %ld x %ld accumulation, sampling %s:",
+        fprintf(stderr, "training %ld steps (epoch = %ld steps: %s), batch %ld x %ld accumulation, ",
                 t.total_steps, t.epoch_steps, c->epoch_steps ? "fixed in the config" : "one pass over every dataset",
-                c->batch_size, c->grad_accumulation, json_string_value(json_object_get(json_object_get(c->root, "sampling"), "strategy")));
-        for (int g = 0; g < rt->n_groups; g++) fprintf(stderr, " %s %.3f", rt->groups[g].name, probs[g]);
+                c->batch_size, c->grad_accumulation);
+        if (t.bal && os_balancer_all_tasks(t.bal)) {
+            fprintf(stderr, "weighting %s on %s gradients: one batch of every dataset per step", c->weighting,
+                    c->weighting_rep ? "representation" : "parameter");
+        } else {
+            fprintf(stderr, "weighting %s, sampling %s:", c->weighting,
+                    json_string_value(json_object_get(json_object_get(c->root, "sampling"), "strategy")));
+            for (int g = 0; g < rt->n_groups; g++) fprintf(stderr, " %s %.3f", rt->groups[g].name, probs[g]);
+        }
         fprintf(stderr, "%s\n", o->resume ? " (resumed)" : "");
     }
     json_t *start = json_object();
