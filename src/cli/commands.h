@@ -22,4 +22,5 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_affinity(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 #endif
