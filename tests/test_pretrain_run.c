@@ -151,6 +151,18 @@ static void test_bad_configs(void) {
     cli_expect_error(args, "pretrain", 4, "config.json");
     snprintf(args, sizeof args, "pretrain %s/pretrain.json", cli_dir);
     CHECK(cli_run(args) == 2);
+    // A damaged checkpoint is named, not trusted; a damaged block file is rebuilt (packing is deterministic).
+    char path[800];
+    snprintf(path, sizeof path, "%s/part/train.blocks", cli_dir);
+    FILE *f = fopen(path, "w");
+    fputs("garbage", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/part/checkpoint/model.safetensors", cli_dir);
+    f = fopen(path, "w");
+    fputs("garbage", f);
+    fclose(f);
+    snprintf(args, sizeof args, "pretrain --resume --out %s/part", cli_dir);
+    cli_expect_error(args, "pretrain", 3, "checkpoint/model.safetensors");
 }
 
 int main(void) {
