@@ -93,11 +93,12 @@ static os_status parse_encoder(os_train_config *c, const os_cfg_ctx *ctx, json_t
     return OS_OK;
 }
 
-static os_status parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
+os_status os_train_config_parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
     json_t *m, *e;
     os_cfg_ctx ctx = os_cfg_child(root_ctx, "model", 0);
     TRY(sub_object(root_ctx, root, "model", &m));
-    static const char *const keys[] = {"init", "vocab", "lowercase", "max_seq_length", "encoder", NULL};
+    static const char *const keys[] = {"init", "vocab", "lowercase", "max_seq_length", "encoder",
+                                       "reinit_layers", "keep_init_tasks", NULL};
     TRY(os_cfg_check_keys(&ctx, m, keys));
     TRY(rd_str(&ctx, m, "init", NULL, &c->init));
     TRY(rd_str(&ctx, m, "vocab", NULL, &c->vocab));
@@ -108,6 +109,10 @@ static os_status parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, jso
     c->lowercase = -1;
     if (lc && !json_is_null(lc)) TRY(rd_bool(&ctx, m, "lowercase", 1, &c->lowercase));
     TRY(rd_int(&ctx, m, "max_seq_length", 128, 8, 65536, &c->max_seq_length));
+    TRY(rd_int(&ctx, m, "reinit_layers", 0, 0, 1000, &c->reinit_layers));
+    TRY(rd_bool(&ctx, m, "keep_init_tasks", 0, &c->keep_init_tasks));
+    if ((c->reinit_layers || c->keep_init_tasks) && !c->init)
+        return os_cfg_error(&ctx, c->reinit_layers ? "reinit_layers" : "keep_init_tasks", "needs model.init");
     TRY(sub_object(&ctx, m, "encoder", &e));
     os_cfg_ctx ectx = os_cfg_child(&ctx, "encoder", 0);
     TRY(parse_encoder(c, &ectx, e));
@@ -223,6 +228,63 @@ static os_status parse_datasets(os_train_config *c, const os_cfg_ctx *root_ctx, 
     return OS_OK;
 }
 
+// "weighting": {"strategy", "grads": "params" | "rep", "affinity_every", and the strategy options}.
+static os_status parse_weighting(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
+    json_t *w;
+    os_cfg_ctx ctx = os_cfg_child(root_ctx, "weighting", 0);
+    TRY(sub_object(root_ctx, root, "weighting", &w));
+    static const char *const keys[] = {"strategy", "grads", "affinity_every", "dwa_T", "gradnorm_alpha",
+                                       "gradnorm_lr", "cagrad_c", "cagrad_rescale", "mgda_normalize",
+                                       "upgrad_norm_eps", "upgrad_reg_eps", "gradvac_beta", "famo_lr", "famo_gamma",
+                                       "graddrop_leak", "dbmtl_beta", "dbmtl_beta_sigma", NULL};
+    TRY(os_cfg_check_keys(&ctx, w, keys));
+    TRY(rd_str(&ctx, w, "strategy", "static", &c->weighting));
+    os_weighting *probe;
+    if (os_weighting_create(c->weighting, 2, NULL, 0, &probe) != OS_OK)
+        return os_cfg_error(&ctx, "strategy", "must be one of: %s", os_weighting_names());
+    os_weighting_free(probe);
+    char *grads;
+    TRY(rd_str(&ctx, w, "grads", !strcmp(c->weighting, "mgda_ub") ? "rep" : "params", &grads));
+    int bad = strcmp(grads, "params") && strcmp(grads, "rep");
+    c->weighting_rep = !strcmp(grads, "rep");
+    free(grads);
+    if (bad) return os_cfg_error(&ctx, "grads", "must be \"params\" (shared parameters) or \"rep\" (shared representation)");
+    if (!strcmp(c->weighting, "mgda_ub") && !c->weighting_rep)
+        return os_cfg_error(&ctx, "grads", "mgda_ub works on the representation's gradients: use \"rep\"");
+    TRY(rd_int(&ctx, w, "affinity_every", 0, 0, 1L << 40, &c->affinity_every));
+    os_weighting_options *o = &c->wopt;
+    os_weighting_default_options(o);
+    double v;
+#define OPT(key, field, lo, hi)                                   \
+    TRY(rd_num(&ctx, w, key, (double)o->field, lo, hi, &v));      \
+    o->field = (float)v;
+    OPT("dwa_T", dwa_T, 1e-6, 1e6)
+    OPT("gradnorm_alpha", gradnorm_alpha, 0, 1e3)
+    OPT("gradnorm_lr", gradnorm_lr, 0, 1e3)
+    OPT("cagrad_c", cagrad_c, 0, 1e3)
+    OPT("upgrad_norm_eps", upgrad_norm_eps, 0, 1)
+    OPT("upgrad_reg_eps", upgrad_reg_eps, 0, 1)
+    OPT("gradvac_beta", gradvac_beta, 0, 1)
+    OPT("famo_lr", famo_lr, 0, 1e3)
+    OPT("famo_gamma", famo_gamma, 0, 1e3)
+    OPT("graddrop_leak", graddrop_leak, 0, 1)
+    OPT("dbmtl_beta", dbmtl_beta, 0, 1)
+    OPT("dbmtl_beta_sigma", dbmtl_beta_sigma, 0, 10)
+#undef OPT
+    long r;
+    TRY(rd_int(&ctx, w, "cagrad_rescale", o->cagrad_rescale, 0, 2, &r));
+    o->cagrad_rescale = (int)r;
+    static const char *const norms[] = {"none", "l2", "loss", "loss+"};
+    char *norm;
+    TRY(rd_str(&ctx, w, "mgda_normalize", norms[o->mgda_normalize], &norm));
+    o->mgda_normalize = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(norm, norms[i])) o->mgda_normalize = i;
+    free(norm);
+    if (o->mgda_normalize < 0) return os_cfg_error(&ctx, "mgda_normalize", "must be none, l2, loss or loss+");
+    return OS_OK;
+}
+
 static os_status parse_sampling(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
     json_t *s;
     os_cfg_ctx ctx = os_cfg_child(root_ctx, "sampling", 0);
@@ -318,12 +380,13 @@ static os_status parse_training(os_train_config *c, const os_cfg_ctx *root_ctx, 
     return OS_OK;
 }
 
-static os_status parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
+os_status os_train_config_parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
     json_t *o, *s;
     os_cfg_ctx ctx = os_cfg_child(root_ctx, "optimizer", 0);
     TRY(sub_object(root_ctx, root, "optimizer", &o));
     static const char *const keys[] = {"type", "lr", "weight_decay", "beta1", "beta2", "eps", "momentum", "nesterov",
-                                       "head_lr", "layer_lr_decay", "freeze_embeddings", "freeze_layers", NULL};
+                                       "head_lr", "layer_lr_decay", "freeze_embeddings", "freeze_layers",
+                                       "freeze_encoder", "gradual_unfreezing", NULL};
     TRY(os_cfg_check_keys(&ctx, o, keys));
     char *type;
     TRY(rd_str(&ctx, o, "type", "adamw", &type));
@@ -351,6 +414,16 @@ static os_status parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx,
     TRY(rd_num(&ctx, o, "layer_lr_decay", 1, 1e-6, 1, &c->layer_lr_decay));
     TRY(rd_bool(&ctx, o, "freeze_embeddings", 0, &c->freeze_embeddings));
     TRY(rd_int(&ctx, o, "freeze_layers", 0, 0, 1000, &c->freeze_layers));
+    TRY(rd_bool(&ctx, o, "freeze_encoder", 0, &c->freeze_encoder));
+    json_t *gu;
+    os_cfg_ctx gctx = os_cfg_child(&ctx, "gradual_unfreezing", 0);
+    TRY(sub_object(&ctx, o, "gradual_unfreezing", &gu));
+    static const char *const gkeys[] = {"every_steps", "every_epochs", NULL};
+    TRY(os_cfg_check_keys(&gctx, gu, gkeys));
+    TRY(rd_int(&gctx, gu, "every_steps", 0, 0, 1L << 40, &c->unfreeze_every_steps));
+    TRY(rd_int(&gctx, gu, "every_epochs", 0, 0, 1000000, &c->unfreeze_every_epochs));
+    if (c->unfreeze_every_steps && c->unfreeze_every_epochs)
+        return os_cfg_error(&gctx, "every_epochs", "and 'every_steps' cannot both be set");
 
     os_cfg_ctx sctx = os_cfg_child(root_ctx, "schedule", 0);
     TRY(sub_object(root_ctx, root, "schedule", &s));
@@ -371,15 +444,16 @@ static os_status parse_all(os_train_config *c) {
     json_t *root = c->root;
     if (!json_is_object(root)) return os_fail(OS_ERR_INPUT, "%s: the configuration must be a JSON object", c->file);
     static const char *const keys[] = {"seed", "model", "datasets", "tasks", "sampling", "training", "optimizer",
-                                       "schedule", "description", NULL};
+                                       "schedule", "weighting", "description", NULL};
     TRY(os_cfg_check_keys(&root_ctx, root, keys));
     TRY(rd_int(&root_ctx, root, "seed", 42, 0, 1L << 62, &c->seed));
-    TRY(parse_model(c, &root_ctx, root));
+    TRY(os_train_config_parse_model(c, &root_ctx, root));
     TRY(parse_datasets(c, &root_ctx, root));
     TRY(parse_tasks(c, &root_ctx, root));
     TRY(parse_sampling(c, &root_ctx, root));
     TRY(parse_training(c, &root_ctx, root));
-    TRY(parse_optimizer(c, &root_ctx, root));
+    TRY(os_train_config_parse_optimizer(c, &root_ctx, root));
+    TRY(parse_weighting(c, &root_ctx, root));
     return OS_OK;
 }
 
@@ -426,6 +500,7 @@ void os_train_config_free(os_train_config *c) {
     free(c->init);
     free(c->vocab);
     free(c->early_metric);
+    free(c->weighting);
     json_decref(c->baselines);
     json_decref(c->root);
     free(c->file);
