@@ -50,7 +50,8 @@ static long max_rss_kb(void) {
 }
 
 static void die(const char *msg) {
-    fprintf(stderr, "bench_onestone: %s\n", msg);
+    const char *why = os_last_error();
+    fprintf(stderr, "bench_onestone: %s%s%s\n", msg, why && *why ? ": " : "", why ? why : "");
     exit(2);
 }
 
@@ -83,6 +84,15 @@ static void inputs_alloc(inputs *in, int B, int T) {
     if (!in->ids || !in->mask || !in->ner || !in->rel || !in->sent || !in->pair) die("out of memory");
 }
 
+static void inputs_free(inputs *in) {
+    free(in->ids);
+    free(in->mask);
+    free(in->ner);
+    free(in->rel);
+    free(in->sent);
+    free(in->pair);
+}
+
 static void write_inputs(const char *dir, int B, int T, int V) {
     inputs in;
     inputs_alloc(&in, B, T);
@@ -112,6 +122,7 @@ static void write_inputs(const char *dir, int B, int T, int V) {
     fwrite(in.sent, 4, (size_t)B, f);
     fwrite(in.pair, 4, (size_t)B * 2, f);
     if (fclose(f)) die("cannot write inputs.bin");
+    inputs_free(&in);
 }
 
 static void read_inputs(const char *dir, inputs *in) {
@@ -140,6 +151,8 @@ static void cmd_init(char **argv) {
     cfg.intermediate_size = atoi(argv[4]);
     cfg.vocab_size = atoi(argv[5]);
     const int B = atoi(argv[6]), T = atoi(argv[7]);
+    if (B < 1 || T < 4 || T > cfg.max_position_embeddings || cfg.vocab_size < 1100)
+        die("init: need B >= 1, 4 <= T <= 512 and a vocabulary of at least 1100 ids");
     os_task_spec specs[N_TASKS];
     memset(specs, 0, sizeof specs);
     for (int i = 0; i < N_TASKS; i++) {
@@ -232,6 +245,7 @@ static void cmd_run(char **argv, int training) {
     report(training ? "train" : "infer", threads, &in, secs, cpu, n);
     if (training) os_optimizer_free(&opt);
     os_model_free(&m);
+    inputs_free(&in);
 }
 
 // sgemm peak of the BLAS in use: the best of a few large shapes (square and the encoder's), NN layout.
