@@ -18,22 +18,24 @@ cmake --build "$BUILD" -j 2 --target bench_onestone >/dev/null
 BIN="$BUILD/bench_onestone"
 mkdir -p "$WORK/scaling"
 DAT="$WORK/scaling.dat"
-echo "# B T onestone_1 onestone_2 pytorch_1 pytorch_2 (training tokens/s)" >"$DAT"
-tps() { "$@" | tail -n 1 | sed 's/.*"tokens_per_s": *\([0-9.]*\).*/\1/'; }
+echo "# B T onestone_1 onestone_2 pytorch_1 pytorch_2 (training tokens/s, wall) onestone_1 pytorch_1 (per CPU-s)" >"$DAT"
+# "WALL CPU" tokens/s of one run
+tps() { "$@" | tail -n 1 | sed 's/.*"tokens_per_s": *\([0-9.]*\).*"cpu_tokens_per_s": *\([0-9.]*\).*/\1 \2/'; }
 for shape in "32 32" "32 64" "32 128" "32 256" "8 128" "16 128"; do
   set -- $shape
   d="$WORK/scaling/b$1t$2"
   "$BIN" init "$d" 4 256 4 1024 30522 "$1" "$2"
-  o1=$(tps "$BIN" train "$d" 1 $STEPS 1); p1=$(tps $PY bench/torch_ref.py train "$d" 1 $STEPS 1)
-  o2=$(tps "$BIN" train "$d" 2 $STEPS 1); p2=$(tps $PY bench/torch_ref.py train "$d" 2 $STEPS 1)
-  echo "$1 $2 $o1 $o2 $p1 $p2" | tee -a "$DAT"
+  read -r o1 oc < <(tps "$BIN" train "$d" 1 $STEPS 1); read -r p1 pc < <(tps $PY bench/torch_ref.py train "$d" 1 $STEPS 1)
+  read -r o2 _ < <(tps "$BIN" train "$d" 2 $STEPS 1); read -r p2 _ < <(tps $PY bench/torch_ref.py train "$d" 2 $STEPS 1)
+  echo "$1 $2 $o1 $o2 $p1 $p2 $oc $pc" | tee -a "$DAT"
 done
 
 {
-  echo "| batch x length | onestone 1 thread | onestone 2 threads | 2/1 | PyTorch 1 thread | PyTorch 2 threads | onestone best / PyTorch best |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| batch x length | onestone 1 thread | onestone 2 threads | 2/1 | PyTorch 1 thread | PyTorch 2 threads | onestone best / PyTorch best | 1 thread per CPU-s: onestone / PyTorch |"
+  echo "|---|---|---|---|---|---|---|---|"
   grep -v '^#' "$DAT" | sort -k1,1n -k2,2n | awk '{b1 = $3 > $4 ? $3 : $4; b2 = $5 > $6 ? $5 : $6;
-    printf "| %d x %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f |\n", $1, $2, $3, $4, $4 / $3, $5, $6, b1 / b2}'
+    printf "| %d x %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f / %.0f = %.2f |\n", $1, $2, $3, $4, $4 / $3, $5, $6,
+           b1 / b2, $7, $8, $7 / $8}'
 } >"$WORK/scaling.md"
 cat "$WORK/scaling.md"
 
