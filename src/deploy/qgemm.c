@@ -66,7 +66,8 @@ void os_qmatrix_free(os_qmatrix *m) {
 os_status os_qacts_alloc(os_qacts *a, int N_max, int K) {
     memset(a, 0, sizeof *a);
     a->K = K;
-    a->Kp = round_up(K, OS_QGEMM_KB);
+    a->Kp = a->Kp_max = round_up(K, OS_QGEMM_KB);
+    a->N_max = N_max;
     a->q = calloc((size_t)N_max * a->Kp + 32, 1);  // + 32: the AVX2 quantiser's last partial store
     a->scale = calloc((size_t)N_max, sizeof(float));
     a->zero = calloc((size_t)N_max, sizeof(int32_t));
@@ -82,6 +83,11 @@ void os_qacts_free(os_qacts *a) {
     free(a->scale);
     free(a->zero);
     memset(a, 0, sizeof *a);
+}
+
+void os_qacts_set_k(os_qacts *a, int K) {
+    a->K = K;
+    a->Kp = round_up(K, OS_QGEMM_KB);
 }
 
 static int use_avx2(void) {

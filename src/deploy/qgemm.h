@@ -28,6 +28,7 @@ typedef struct {
 // Quantised activations of N rows of K values: codes (N, Kp) zero padded, scale and zero point per row.
 typedef struct {
     int N, K, Kp;
+    int N_max, Kp_max;  // capacity
     uint8_t *q;
     float *scale;
     int32_t *zero;
@@ -42,6 +43,8 @@ void os_qmatrix_free(os_qmatrix *m);
 
 os_status os_qacts_alloc(os_qacts *a, int N_max, int K);
 void os_qacts_free(os_qacts *a);
+// Reuses the buffers for rows of K values (K <= the allocated K).
+void os_qacts_set_k(os_qacts *a, int K);
 
 // Dispatching entry points: AVX2 when the CPU has it (checked once at run time), the scalar reference
 // otherwise. ONESTONE_QGEMM=scalar in the environment forces the scalar kernels (for comparisons).
