@@ -111,7 +111,7 @@ static void dot1(__m256i acc[2], const uint8_t *row, const int8_t *pk, int G) {
     acc[0] = c0, acc[1] = c1;
 }
 
-static void store_block(float *out, int32_t *accout, const __m256i acc[2], int n, int o0, const os_qacts *a,
+static inline void store_block(float *out, int32_t *accout, const __m256i acc[2], int n, int o0, const os_qacts *a,
                         const os_qmatrix *w, const float *bias) {
     const int OC = w->OC, no = OC - o0 < OS_QGEMM_NB ? OC - o0 : OS_QGEMM_NB;
     if (accout) {
@@ -144,21 +144,26 @@ static void store_block(float *out, int32_t *accout, const __m256i acc[2], int n
 
 void os_qgemm_avx2(float *out, int32_t *accout, const os_qacts *a, const os_qmatrix *w, const float *bias) {
     const int N = a->N, G = w->Kp / OS_QGEMM_KB, nblk = w->OCp / OS_QGEMM_NB;
-#pragma omp parallel for schedule(static) if ((size_t)N * w->OC * w->K > 262144 && nblk > 1)
-    for (int blk = 0; blk < nblk; blk++) {
-        const int8_t *pk = w->packed + (size_t)blk * G * OS_QGEMM_NB * OS_QGEMM_KB;
-        int n = 0;
-        for (; n + 4 <= N; n += 4) {
-            __m256i acc[4][2];
-            const uint8_t *const rows[4] = {a->q + (size_t)n * a->Kp, a->q + (size_t)(n + 1) * a->Kp,
-                                            a->q + (size_t)(n + 2) * a->Kp, a->q + (size_t)(n + 3) * a->Kp};
-            dot4(acc, rows, pk, G);
-            for (int r = 0; r < 4; r++) store_block(out, accout, acc[r], n + r, blk * OS_QGEMM_NB, a, w, bias);
-        }
-        for (; n < N; n++) {
-            __m256i acc[2];
-            dot1(acc, a->q + (size_t)n * a->Kp, pk, G);
-            store_block(out, accout, acc, n, blk * OS_QGEMM_NB, a, w, bias);
+    // Rows in chunks whose codes stay in L2 while every block of weights passes over them.
+    const int chunk = (int)(131072 / (size_t)a->Kp) / 4 * 4 > 4 ? (int)(131072 / (size_t)a->Kp) / 4 * 4 : 4;
+    for (int n0 = 0; n0 < N; n0 += chunk) {
+        const int n1 = n0 + chunk < N ? n0 + chunk : N;
+#pragma omp parallel for schedule(static) if ((size_t)(n1 - n0) * w->OC * w->K > 262144 && nblk > 1)
+        for (int blk = 0; blk < nblk; blk++) {
+            const int8_t *pk = w->packed + (size_t)blk * G * OS_QGEMM_NB * OS_QGEMM_KB;
+            int n = n0;
+            for (; n + 4 <= n1; n += 4) {
+                __m256i acc[4][2];
+                const uint8_t *const rows[4] = {a->q + (size_t)n * a->Kp, a->q + (size_t)(n + 1) * a->Kp,
+                                                a->q + (size_t)(n + 2) * a->Kp, a->q + (size_t)(n + 3) * a->Kp};
+                dot4(acc, rows, pk, G);
+                for (int r = 0; r < 4; r++) store_block(out, accout, acc[r], n + r, blk * OS_QGEMM_NB, a, w, bias);
+            }
+            for (; n < n1; n++) {
+                __m256i acc[2];
+                dot1(acc, a->q + (size_t)n * a->Kp, pk, G);
+                store_block(out, accout, acc, n, blk * OS_QGEMM_NB, a, w, bias);
+            }
         }
     }
 }
