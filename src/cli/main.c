@@ -15,6 +15,7 @@ static const os_command commands[] = {
     {"prune", "magnitude or structured (heads, FFN units) pruning of a model, optional recovery fine-tune", cmd_prune},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"vocab", "train a WordPiece vocabulary from raw text files (vocab train)", cmd_vocab},
+    {"affinity", "task-affinity matrices and a suggested task grouping of a training run", cmd_affinity},
     {"version", "print the version", cmd_version},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
