@@ -74,7 +74,36 @@ static void test_magnitude_exact(void) {
     os_model_free(&m);
 }
 
-static char dir_pruned[600];
+static char dir_pruned[600], dir_full[600], batch_json[700];
+
+// The batch and the compacted model's "sent" and "tags" logits, for tests/ref/prune_heads_ref.py.
+static void write_batch_json(os_model *m, const qt_batch *b) {
+    float tmp[MAXV];
+    qt_logits(m, b, tmp);
+    snprintf(batch_json, sizeof batch_json, "%s/test_prune_batch.json", th_tmpdir());
+    FILE *f = fopen(batch_json, "w");
+    if (!f) return;
+    fprintf(f, "{\"ids\": [");
+    for (int i = 0; i < QT_B; i++)
+        for (int t = 0; t < QT_T; t++) fprintf(f, "%s%d%s", t ? "" : "[", b->ids[i * QT_T + t], t == QT_T - 1 ? (i == QT_B - 1 ? "]" : "], ") : ", ");
+    fprintf(f, "], \"mask\": [");
+    for (int i = 0; i < QT_B; i++)
+        for (int t = 0; t < QT_T; t++) fprintf(f, "%s%d%s", t ? "" : "[", b->mask[i * QT_T + t], t == QT_T - 1 ? (i == QT_B - 1 ? "]" : "], ") : ", ");
+    const os_head *s = &m->heads[0], *g = &m->heads[1];
+    fprintf(f, "], \"sent\": [");
+    for (int i = 0; i < QT_B; i++) fprintf(f, "%s[%.9g, %.9g]", i ? ", " : "", s->logits[2 * i], s->logits[2 * i + 1]);
+    fprintf(f, "], \"tags\": [");
+    for (int i = 0; i < QT_B; i++) {
+        fprintf(f, "%s[", i ? ", " : "");
+        for (int t = 0; t < QT_T; t++) {
+            const float *r = g->logits + ((size_t)i * QT_T + t) * 3;
+            fprintf(f, "%s[%.9g, %.9g, %.9g]", t ? ", " : "", r[0], r[1], r[2]);
+        }
+        fprintf(f, "]");
+    }
+    fprintf(f, "]}\n");
+    fclose(f);
+}
 
 // Heads and units zeroed in the full model == the compacted model with smaller matrices.
 static void test_structured_compaction_exact(void) {
@@ -89,6 +118,7 @@ static void test_structured_compaction_exact(void) {
     qt_make_batch(&b, m.cfg.vocab_size);
     float zeroed[MAXV], compact[MAXV], loaded[MAXV];
     const size_t n = qt_logits(&m, &b, zeroed);
+    qt_save(&m, "test_prune_full", dir_full, sizeof dir_full);
     CHECK(os_deploy_from_model(&m.deploy, &m) == OS_OK);
     CHECK(os_deploy_compact(m.deploy, plan.keep_head, plan.keep_ffn) == OS_OK);
     for (int l = 0; l < m.deploy->n_layers; l++) {
@@ -119,6 +149,7 @@ static void test_structured_compaction_exact(void) {
     uint8_t none[1] = {0}, *kn[3] = {none, NULL, NULL};
     CHECK(os_deploy_compact(q.deploy, kn, NULL) == OS_ERR_INPUT);
     os_model_free(&q);
+    write_batch_json(&m, &b);
     os_prune_plan_free(&plan);
     CHECK(os_prune_plan_structured(&plan, &m, 1.0, 0) == OS_ERR_USAGE);
     free(mask);
@@ -186,6 +217,18 @@ static void test_mask_survives_finetune(void) {
     os_model_free(&a);
 }
 
+// transformers' prune_heads on the full model gives the stored tensors, and PyTorch runs the compacted shapes to
+// the same logits.
+static void test_torch_heads_reference(void) {
+    char out[8192], cmd[4096];
+    const char *root = getenv("ONESTONE_SRC");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/ref/prune_heads_ref.py' '%s' '%s' '%s'", root ? root : ".",
+             dir_full, dir_pruned, batch_json);
+    int rc = qt_sh(cmd, out, sizeof out);
+    CHECK_MSG(rc == 0 && strstr(out, "pruned model matches"), "prune_heads_ref.py (needs /usr/bin/python3 with torch): %s", out);
+    printf("%s", out);
+}
+
 // torch.nn.utils.prune.global_unstructured (L1) over the same weights selects the same ones.
 static void test_torch_reference(void) {
     if (!bin()) return;
@@ -234,6 +277,7 @@ int main(void) {
     RUN(test_structured_compaction_exact);
     RUN(test_mask_survives_finetune);
     RUN(test_torch_reference);
+    RUN(test_torch_heads_reference);
     RUN(test_bad_options);
     return th_finish();
 }
