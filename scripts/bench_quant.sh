@@ -8,8 +8,8 @@
 #   env: ROUNDS (default 3), FT_STEPS recovery fine-tune steps (default 200), THREADS (default 1),
 #        HEADS / FFN structured pruning fractions (default 0.5 / 0.5), TEXTS (default: 500 CoNLL dev
 #        sentences + 500 SST-2 sentences from $ONESTONE_DATA)
-# Writes OUT_DIR/{int8,sparse50,struct,struct_ft,struct_ft_int8}, OUT_DIR/results.md (a markdown table)
-# and OUT_DIR/dev_*.json.
+# Writes OUT_DIR/{int8,sparse50,struct,struct_ft,struct_ft_int8}, OUT_DIR/results.md (a markdown table),
+# OUT_DIR/dev_*.json, OUT_DIR/times.txt and OUT_DIR/kernel.txt (the int8 kernel alone vs sgemm).
 set -euo pipefail
 [ $# -eq 3 ] || { sed -n '2,13p' "$0"; exit 2; }
 CONFIG=$1 MODEL=$2 OUT=$3
@@ -51,10 +51,15 @@ done
 # Speed: the same texts through every model, alternating.
 TEXTS=${TEXTS:-$OUT/texts.txt}
 if [ ! -s "$TEXTS" ]; then
-    { awk 'NF==0{if(s!="")print s; s=""; next} $1!="-DOCSTART-"{s=(s==""?$1:s" "$1)} END{if(s!="")print s}' \
-          "$ONESTONE_DATA/conll2003/eng.testa" | head -500
+    { awk 'NF==0{if(s!=""&&n<500){print s; n++}; s=""; next} $1!="-DOCSTART-"{s=(s==""?$1:s" "$1)}' \
+          "$ONESTONE_DATA/conll2003/eng.testa"
       tail -n +2 "$ONESTONE_DATA/sst2/train.tsv" | cut -f1 | tail -500; } > "$TEXTS"
 fi
+# The int8 kernel alone against sgemm on BERT-Mini's linear shapes (32 texts x 32 pieces = 1024 rows).
+cc -std=c11 -O2 -march=native -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$ROOT/src" -I"$ROOT/include" \
+   "$ROOT/scripts/bench_qgemm.c" "$ROOT/build/libonestone_core.a" $(pkg-config --libs jansson libutf8proc) \
+   -L"$BLAS_DIR" -lopenblas -Wl,-rpath,"$BLAS_DIR" -fopenmp -lm -o "$OUT/bench_qgemm"
+{ "$OUT/bench_qgemm" 1024 256 256; "$OUT/bench_qgemm" 1024 256 1024; "$OUT/bench_qgemm" 1024 1024 256; } > "$OUT/kernel.txt"
 PIECES=$("$BIN" tokenize "$MODEL" < "$TEXTS" | tr -cd ',\n' | wc -c)  # ids = commas + one per line
 : > "$OUT/times.txt"
 for r in $(seq "$ROUNDS"); do
@@ -98,4 +103,6 @@ print(table)
 print("\n%d word pieces per pass, %d rounds; times (s) per round:" % (pieces, len(times["fp32"])))
 for n in names:
     print("  %-15s %s" % (n, " ".join("%.2f" % times[n][r] for r in sorted(times[n]))))
+print("\nkernel alone (N K OC, median of 7 alternating runs):")
+print(open(os.path.join(out, "kernel.txt")).read().rstrip())
 PY
