@@ -111,34 +111,49 @@ static void dot1(__m256i acc[2], const uint8_t *row, const int8_t *pk, int G) {
     acc[0] = c0, acc[1] = c1;
 }
 
-static inline void store_block(float *out, int32_t *accout, const __m256i acc[2], int n, int o0, const os_qacts *a,
-                        const os_qmatrix *w, const float *bias) {
-    const int OC = w->OC, no = OC - o0 < OS_QGEMM_NB ? OC - o0 : OS_QGEMM_NB;
-    if (accout) {
-        int32_t t[OS_QGEMM_NB];
-        _mm256_storeu_si256((__m256i *)t, acc[0]);
-        _mm256_storeu_si256((__m256i *)(t + 8), acc[1]);
-        memcpy(accout + (size_t)n * OC + o0, t, (size_t)no * sizeof(int32_t));
-    }
+// Per-block epilogue constants: loaded once per block of 16 output channels, not once per row.
+typedef struct {
+    __m256 sw[2], b[2];
+    __m256i wsum[2];
+    int o0, no;  // first channel, channels in this block (16 except in the last block)
+} block_consts;
+
+static inline block_consts block_load(const os_qmatrix *w, const float *bias, int blk) {
+    block_consts c;
+    c.o0 = blk * OS_QGEMM_NB;
+    c.no = w->OC - c.o0 < OS_QGEMM_NB ? w->OC - c.o0 : OS_QGEMM_NB;
+    if (c.no == OS_QGEMM_NB)
+        for (int h = 0; h < 2; h++) {
+            c.sw[h] = _mm256_loadu_ps(w->scale + c.o0 + 8 * h);
+            c.wsum[h] = _mm256_loadu_si256((const __m256i *)(w->wsum + c.o0 + 8 * h));
+            c.b[h] = bias ? _mm256_loadu_ps(bias + c.o0 + 8 * h) : _mm256_setzero_ps();
+        }
+    return c;
+}
+
+// Dequantises one row's 16 accumulators into out (and copies them to accout when asked).
+static inline __attribute__((always_inline)) void store_block(float *out, int32_t *accout, const __m256i acc[2], int n,
+                                                             const block_consts *c, const os_qacts *a,
+                                                             const os_qmatrix *w, const float *bias) {
+    const int OC = w->OC, o0 = c->o0, no = c->no;
     float *y = out + (size_t)n * OC + o0;
-    if (no < OS_QGEMM_NB) {  // the last, partial block: the same arithmetic one value at a time
+    if (accout || no < OS_QGEMM_NB) {
         int32_t t[OS_QGEMM_NB];
         _mm256_storeu_si256((__m256i *)t, acc[0]);
         _mm256_storeu_si256((__m256i *)(t + 8), acc[1]);
-        for (int j = 0; j < no; j++)
-            y[j] = qdequant(t[j], a->zero[n], w->wsum[o0 + j], a->scale[n], w->scale[o0 + j], bias ? bias[o0 + j] : 0.0f);
-        return;
+        if (accout) memcpy(accout + (size_t)n * OC + o0, t, (size_t)no * sizeof(int32_t));
+        if (no < OS_QGEMM_NB) {  // the last, partial block: the same arithmetic one value at a time
+            for (int j = 0; j < no; j++)
+                y[j] = qdequant(t[j], a->zero[n], w->wsum[o0 + j], a->scale[n], w->scale[o0 + j], bias ? bias[o0 + j] : 0.0f);
+            return;
+        }
     }
     const __m256 sa = _mm256_set1_ps(a->scale[n]);
     const __m256i zp = _mm256_set1_epi32(a->zero[n]);
     for (int h = 0; h < 2; h++) {
-        const int o = o0 + 8 * h;
-        const __m256 s = _mm256_mul_ps(sa, _mm256_loadu_ps(w->scale + o));
-        const __m256i corr = _mm256_mullo_epi32(zp, _mm256_loadu_si256((const __m256i *)(w->wsum + o)));
-        const __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[h], corr));
-        __m256 r = _mm256_mul_ps(s, v);
-        r = _mm256_add_ps(r, bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps());
-        _mm256_storeu_ps(y + 8 * h, r);
+        const __m256 s = _mm256_mul_ps(sa, c->sw[h]);
+        const __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[h], _mm256_mullo_epi32(zp, c->wsum[h])));
+        _mm256_storeu_ps(y + 8 * h, _mm256_add_ps(_mm256_mul_ps(s, v), c->b[h]));
     }
 }
 
@@ -151,18 +166,19 @@ void os_qgemm_avx2(float *out, int32_t *accout, const os_qacts *a, const os_qmat
 #pragma omp parallel for schedule(static) if ((size_t)(n1 - n0) * w->OC * w->K > 262144 && nblk > 1)
         for (int blk = 0; blk < nblk; blk++) {
             const int8_t *pk = w->packed + (size_t)blk * G * OS_QGEMM_NB * OS_QGEMM_KB;
+            const block_consts bc = block_load(w, bias, blk);
             int n = n0;
             for (; n + 4 <= n1; n += 4) {
                 __m256i acc[4][2];
                 const uint8_t *const rows[4] = {a->q + (size_t)n * a->Kp, a->q + (size_t)(n + 1) * a->Kp,
                                                 a->q + (size_t)(n + 2) * a->Kp, a->q + (size_t)(n + 3) * a->Kp};
                 dot4(acc, rows, pk, G);
-                for (int r = 0; r < 4; r++) store_block(out, accout, acc[r], n + r, blk * OS_QGEMM_NB, a, w, bias);
+                for (int r = 0; r < 4; r++) store_block(out, accout, acc[r], n + r, &bc, a, w, bias);
             }
             for (; n < n1; n++) {
                 __m256i acc[2];
                 dot1(acc, a->q + (size_t)n * a->Kp, pk, G);
-                store_block(out, accout, acc, n, blk * OS_QGEMM_NB, a, w, bias);
+                store_block(out, accout, acc, n, &bc, a, w, bias);
             }
         }
     }
