@@ -38,6 +38,7 @@ static json_t *config_json(const os_model *m, const json_t *extra) {
         json_object_set_new(root, "problem_type", json_string(os_problem_name(h->problem)));
         json_object_set_new(root, "num_labels", json_integer(h->num_labels));
     }
+    if (os_params_find(&m->params, "cls.predictions.bias") >= 0) arch = "BertForMaskedLM";  // an MLM pretraining model
     json_t *archs = json_array();
     json_array_append_new(archs, json_string(arch));
     json_object_set_new(root, "architectures", archs);
