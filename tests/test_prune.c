@@ -251,7 +251,7 @@ static void expect_fail(const char *args, int code, const char *needle) {
 
 static void test_bad_options(void) {
     if (!bin()) return;
-    char a[4096], src[600], x[600];
+    char a[8192], src[600], x[600];
     snprintf(src, sizeof src, "%s/test_prune_src", th_tmpdir());
     snprintf(x, sizeof x, "%s/test_prune_x", th_tmpdir());
     snprintf(a, sizeof a, "prune '%s' '%s' --sparsity 1.5", src, x);
@@ -270,6 +270,15 @@ static void test_bad_options(void) {
     expect_fail(a, 3, "already compressed");
     snprintf(a, sizeof a, "prune '%s' '%s' --heads 0.5", th_tmpdir(), x);
     expect_fail(a, 4, "missing");
+    // Training from a compressed model: refused at the first step (after train's data summary lines).
+    snprintf(a, sizeof a, "'%s' train '%s/ft_config.json' --set model.init='%s' --out '%s' --max-steps 1 --quiet 2>&1 | tail -1",
+             bin(), th_tmpdir(), dir_pruned, x);
+    char out[4096];
+    qt_sh(a, out, sizeof out);
+    CHECK_MSG(!strcmp(out, "onestone train: an int8 or pruned model is for inference only; train the fp32 model\n"), "%s", out);
+    snprintf(a, sizeof a, "'%s' train '%s/ft_config.json' --set model.init='%s' --out '%s' --max-steps 1 --quiet",
+             bin(), th_tmpdir(), dir_pruned, x);
+    CHECK(qt_sh(a, NULL, 0) == 3);
 }
 
 int main(void) {
