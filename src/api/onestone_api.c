@@ -143,6 +143,7 @@ static os_status view_new(os_model *v, const os_model *src) {
     v->cfg = src->cfg;
     v->params = src->params;
     v->enc = src->enc;
+    v->deploy = src->deploy;  // compressed layers: read-only, shared like the parameters
     v->n_heads = src->n_heads;
     v->head_prefixes = src->head_prefixes;
     size_t nh = (size_t)(src->n_heads ? src->n_heads : 1);

@@ -112,13 +112,17 @@ static os_status build_model(os_runtime *rt, FILE *log) {
     if (cfg->reinit_layers > enc.num_hidden_layers)
         return os_fail(OS_ERR_INPUT, "%s: field 'model.reinit_layers' (%ld) exceeds the encoder's %d layers", cfg->file,
                        cfg->reinit_layers, enc.num_hidden_layers);
-    os_status st = os_model_create(&rt->model, &enc, specs, n_heads, 1);
+    // A compressed init (int8 / pruned layers, src/deploy) hands its layers over: evaluation only.
+    const int compressed = have_init && init->deploy;
+    os_status st = compressed ? os_model_create_for_deploy(&rt->model, &enc, specs, n_heads, 1)
+                              : os_model_create(&rt->model, &enc, specs, n_heads, 1);
     if (!st) {
         os_model_init_weights(&rt->model, (uint64_t)cfg->seed);
         if (have_init) {
             int n = copy_matching(&rt->model, init, (int)cfg->reinit_layers);
             if (log) fprintf(log, "init: %d of %d tensors loaded from %s\n", n, rt->model.params.n, cfg->init);
         }
+        if (compressed) rt->model.deploy = rt->init_model->deploy, rt->init_model->deploy = NULL;
     }
     return st;
 }

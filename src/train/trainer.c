@@ -559,6 +559,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             lr = c->opt.lr * os_schedule_factor(&sched, t.step);
             os_optimizer_step(&t.opt, p, lr);
             if (t.bal && (st = os_balancer_end_step(&t, lr))) break;
+            if (o->after_step) o->after_step(p, o->after_step_ctx);  // e.g. pruning masks (src/deploy)
         }
         t.step++;
         t.window_steps++;
