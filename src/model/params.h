@@ -38,6 +38,8 @@ os_status os_params_alloc(os_params *p);
 int os_params_find(const os_params *p, const char *name);
 // Zeroes all gradients.
 void os_params_zero_grad(os_params *p);
+// Multiplies every gradient by factor (accumulation averaging, clipping).
+void os_params_scale_grad(os_params *p, float factor);
 // Frees everything.
 void os_params_free(os_params *p);
 // Global L2 norm of the gradients of non-frozen tensors.

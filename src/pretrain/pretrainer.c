@@ -364,19 +364,14 @@ os_status os_pretrain(os_pretrain_config *pc, const os_pretrain_opts *o) {
             st = micro_step(&p, p.step * c->grad_accumulation + micro,
                             seed_for((uint64_t)c->seed, SALT_DROPOUT, (uint64_t)p.step, (uint64_t)micro));
         if (st) break;
-        if (c->grad_accumulation > 1) {
-            const float inv = 1.0f / (float)c->grad_accumulation;
-            for (size_t i = 0; i < prm->total; i++) prm->grad[i] *= inv;
-        }
+        if (c->grad_accumulation > 1) os_params_scale_grad(prm, 1.0f / (float)c->grad_accumulation);
         grad_norm = os_params_grad_norm(prm);
         if (!isfinite(grad_norm)) {
             st = os_fail(OS_ERR_NUMERIC, "step %ld: the gradient is not finite; lower the learning rate", p.step + 1);
             break;
         }
-        if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) {  // torch: coef = max / (norm + 1e-6)
-            const float coef = (float)(c->max_grad_norm / (grad_norm + 1e-6));
-            for (size_t i = 0; i < prm->total; i++) prm->grad[i] *= coef;
-        }
+        if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm)  // torch: coef = max / (norm + 1e-6)
+            os_params_scale_grad(prm, (float)(c->max_grad_norm / (grad_norm + 1e-6)));
         lr = c->opt.lr * os_schedule_factor(&sched, p.step);
         os_optimizer_step(&p.opt, prm, lr);
         p.step++;

@@ -533,8 +533,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
         if (st) break;
         os_params *p = &rt->model.params;
         if (c->grad_accumulation > 1) {
-            const float inv = 1.0f / (float)c->grad_accumulation;
-            for (size_t i = 0; i < p->total; i++) p->grad[i] *= inv;
+            os_params_scale_grad(p, 1.0f / (float)c->grad_accumulation);
         }
         grad_norm = t.bad_task ? NAN : os_params_grad_norm(p);
         if (!isfinite(grad_norm)) {
@@ -553,8 +552,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
                         t.step + 1, t.bad_task ? "loss in task " : "gradient", t.bad_task ? t.bad_task : "");
         } else {
             if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) {  // torch: coef = max / (norm + 1e-6)
-                const float coef = (float)(c->max_grad_norm / (grad_norm + 1e-6));
-                for (size_t i = 0; i < p->total; i++) p->grad[i] *= coef;
+                os_params_scale_grad(p, (float)(c->max_grad_norm / (grad_norm + 1e-6)));
             }
             lr = c->opt.lr * os_schedule_factor(&sched, t.step);
             os_optimizer_step(&t.opt, p, lr);
