@@ -20,4 +20,5 @@ int cmd_vocab(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 #endif

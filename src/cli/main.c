@@ -10,6 +10,7 @@
 static const os_command commands[] = {
     {"train", "train one shared encoder on several tasks from a JSON config", cmd_train},
     {"eval", "metrics of one task of a model on a labelled file", cmd_eval},
+    {"distill", "knowledge distillation: teachers -> a smaller student (docs/distill.md)", cmd_distill},
     {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"vocab", "train a WordPiece vocabulary from raw text files (vocab train)", cmd_vocab},

@@ -150,6 +150,7 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out)
         float losses[OS_MAX_TASKS];
         int counts[OS_MAX_TASKS];
         float total = os_model_loss(&rt->model, g->batch.labels, losses, counts);
+        if (t->opts->hook) st = t->opts->hook->after_loss(t->opts->hook->ctx, gi, &g->batch, &in, losses, counts);
         for (int k = 0; k < g->n_tasks; k++) {
             const int ti = g->tasks[k], h = rt->tasks[ti].head;
             const char *name = rt->tasks[ti].cfg->name;

@@ -9,11 +9,21 @@
 #define ONESTONE_TRAIN_TRAINER_H
 #include "train/runtime.h"
 
+// An extension of the loss (distillation, src/distill): called on every micro-batch after the labelled
+// loss and before backward. It may add to the heads' logit gradients and rewrite task_losses/task_counts
+// (per model head) for logging; a failure stops training.
+typedef struct {
+    void *ctx;
+    os_status (*after_loss)(void *ctx, int group, const os_batch *batch, const os_batch_input *in,
+                            float *task_losses, int *task_counts);
+} os_train_hook;
+
 typedef struct {
     const char *run_dir;
     int resume;       // continue from RUN_DIR/checkpoint
     long max_steps;   // > 0: stop after this many optimizer steps (a budget cut; the schedule is unchanged)
     int quiet;        // no progress line
+    const os_train_hook *hook;  // NULL: plain training
 } os_train_opts;
 
 // Trains rt's model; writes RUN_DIR as above. Returns OS_OK when training finished (or stopped early).

@@ -1,0 +1,132 @@
+// onestone distill CONFIG.json --out RUN_DIR: knowledge distillation from trained teachers into a student.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "distill/distiller.h"
+#include "distill/unlabeled.h"
+#include "util/fileio.h"
+
+static const char *usage =
+    "usage: onestone distill CONFIG.json --out RUN_DIR [--set PATH=VALUE]... [--seed N] [--max-steps N] [--quiet]\n"
+    "       onestone distill --resume --out RUN_DIR [--max-steps N]\n"
+    "\n"
+    "Trains a student (the config's model and tasks, usually a smaller encoder) on\n"
+    "alpha * (hard-label loss) + (1 - alpha) * T^2 * KL(teacher(T) || student(T)) per task, the teachers\n"
+    "being trained model directories listed under \"distill\" (docs/distill.md). Teacher outputs are computed\n"
+    "once and cached (RUN_DIR/teacher_outputs.safetensors by default) unless distill.cache is \"online\".\n"
+    "Options as for onestone train:\n"
+    "  --out RUN_DIR        the run: config.json, metrics.jsonl, best/, checkpoint/, summary.json, the cache\n"
+    "  --set PATH=VALUE     override a config value, e.g. --set distill.alpha=0.3\n"
+    "  --seed N             same as --set seed=N\n"
+    "  --max-steps N        stop after N optimizer steps (the LR schedule keeps the configured length)\n"
+    "  --resume             continue RUN_DIR from its last checkpoint with its saved config\n"
+    "  --quiet              no progress line\n";
+
+// Teachers, cache (computed or loaded) and the trainer hook around one os_train call.
+static os_status distill(os_runtime *rt, const os_distill_config *dc, const os_train_opts *base) {
+    os_teacher_set ts;
+    os_kd_cache cache;
+    os_distiller dist;
+    memset(&ts, 0, sizeof ts);
+    memset(&cache, 0, sizeof cache);
+    memset(&dist, 0, sizeof dist);
+    os_train_opts o = *base;
+    os_train_hook hook;
+    char *cache_path = dc->cache_in_run ? os_path_join(base->run_dir, "teacher_outputs.safetensors")
+                                        : dc->cache ? strdup(dc->cache) : NULL;
+    os_status st = OS_OK;
+    if (os_distill_uses_teachers(dc, rt->n_tasks)) {
+        st = os_teachers_load(&ts, dc, rt);
+        if (!st && cache_path) {
+            if (os_path_exists(cache_path)) {
+                st = os_kd_cache_load(&cache, &ts, rt, cache_path);
+                if (!st) fprintf(stderr, "teacher outputs: %s (checked)\n", cache_path);
+            } else {
+                st = os_kd_cache_compute(&cache, &ts, rt, dc->teacher_batch_size, stderr);
+                if (!st && dc->cache_in_run) st = os_mkdirs(base->run_dir);
+                if (!st) st = os_kd_cache_save(&cache, &ts, rt, cache_path);
+                if (!st) fprintf(stderr, "teacher outputs: %s (written)\n", cache_path);
+            }
+        }
+        if (!st) {
+            os_distiller_init(&dist, dc, rt, &ts, cache_path ? &cache : NULL);
+            hook = os_distiller_hook(&dist);
+            o.hook = &hook;
+        }
+    } else {
+        fprintf(stderr, "distill: alpha is 1 for every task: training on hard labels only, teachers not used\n");
+    }
+    if (!st) st = os_train(rt, &o);
+    os_distiller_free(&dist);
+    os_kd_cache_free(&cache);
+    os_teachers_free(&ts);
+    free(cache_path);
+    return st;
+}
+
+int cmd_distill(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *config = NULL, *out = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    char seed_buf[64];
+    int n_sets = 0, resume = 0, quiet = 0;
+    long max_steps = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(a, "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
+        else if (!strcmp(a, "--seed") && i + 1 < argc) {
+            snprintf(seed_buf, sizeof seed_buf, "seed=%s", argv[++i]);
+            sets[n_sets++] = seed_buf;
+        } else if (!strcmp(a, "--max-steps") && i + 1 < argc) {
+            char *end;
+            max_steps = strtol(argv[++i], &end, 10);
+            if (*end || max_steps <= 0) {
+                fprintf(stderr, "onestone distill: --max-steps needs a positive integer, got '%s'\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (a[0] == '-' || config) {
+            fprintf(stderr, "onestone distill: unexpected argument '%s' (see onestone distill --help)\n", a);
+            free(sets);
+            return 2;
+        } else config = a;
+    }
+    if (!out || (!config && !resume) || (resume && n_sets)) {
+        fprintf(stderr, "onestone distill: %s (see onestone distill --help)\n",
+                resume && n_sets ? "--resume uses the run's saved config; --set/--seed cannot change it"
+                                 : "needs CONFIG.json and --out RUN_DIR");
+        free(sets);
+        return 2;
+    }
+    char *saved = resume ? os_path_join(out, "config.json") : NULL;
+    if (saved) config = saved;
+    os_train_config cfg;
+    os_distill_config dc;
+    os_runtime rt;
+    memset(&rt, 0, sizeof rt);
+    memset(&dc, 0, sizeof dc);
+    os_status st = os_train_config_load(&cfg, config, sets, n_sets);
+    if (!st) st = os_distill_config_parse(&dc, &cfg);
+    if (!st) st = os_runtime_build(&rt, &cfg, stderr);
+    for (int i = 0; i < rt.n_tasks && !st; i++)
+        if (dc.unlabeled[i]) st = os_distill_add_unlabeled(&rt, i, dc.unlabeled[i], dc.unlabeled_limit[i], stderr);
+    if (!st) {
+        os_train_opts o = {.run_dir = out, .resume = resume, .max_steps = max_steps, .quiet = quiet};
+        st = distill(&rt, &dc, &o);
+    }
+    if (!st) printf("student saved in %s/best; try: echo \"some text\" | onestone predict %s/best\n", out, out);
+    os_runtime_free(&rt);
+    os_distill_config_free(&dc);
+    os_train_config_free(&cfg);
+    free(saved);
+    free(sets);
+    return st ? cli_report("distill", st) : 0;
+}
