@@ -84,9 +84,9 @@ os_status os_distill_config_parse(os_distill_config *d, const os_train_config *c
     // cache: "run" (default: RUN_DIR/teacher_outputs.safetensors), a file path, or "online".
     const char *cache;
     TRY(os_cfg_string(&ctx, o, "cache", "run", &cache));
-    json_object_set_new(o, "cache", json_string(cache));
     if (!strcmp(cache, "run")) d->cache_in_run = 1;
     else if (strcmp(cache, "online")) d->cache = strdup(cache);
+    json_object_set_new(o, "cache", json_string(d->cache_in_run ? "run" : d->cache ? d->cache : "online"));
 
     const json_t *unl;
     TRY(os_cfg_object(&ctx, o, "unlabeled", &unl));

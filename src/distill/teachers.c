@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +31,11 @@ static os_status check_vocab(const char *dir, const os_tokenizer *student) {
                                        "student's; set model.vocab to the teacher's directory", dir, id, a ? a : "?",
                          b ? b : "?");
     }
-    if (!st && n != ns)
-        st = os_fail(OS_ERR_INPUT, "teacher %s: its vocabulary has %d tokens, the student's %d; set model.vocab to the "
-                                   "teacher's directory", dir, n, ns);
+    // The student may have tokens beyond the teacher's (entity markers added for a task this teacher does
+    // not serve); a teacher that meets such an id fails in os_teacher_forward, naming it.
+    if (!st && n > ns)
+        st = os_fail(OS_ERR_INPUT, "teacher %s: its vocabulary has %d tokens, the student's only %d; set model.vocab to "
+                                   "the teacher's directory", dir, n, ns);
     os_tokenizer_free(tt);
     return st;
 }
@@ -123,7 +126,13 @@ void os_teachers_free(os_teacher_set *ts) {
 }
 
 os_status os_teacher_forward(os_teacher_set *ts, int k, const os_batch_input *in) {
-    return os_model_forward(&ts->models[k], in, ts->active[k], 0, 0);
+    os_status st = os_model_forward(&ts->models[k], in, ts->active[k], 0, 0);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", os_last_error());
+        return os_fail(st, "teacher %s: %s", ts->dirs[k], msg);
+    }
+    return OS_OK;
 }
 
 void os_teacher_logits(const os_teacher_set *ts, int i, int s, int rows, int K, float *dst) {
