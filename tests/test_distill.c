@@ -1,6 +1,6 @@
 // End-to-end distillation through the CLI on small synthetic data: a tiny teacher (every task type: text
 // classification, NER with a CRF, relations, regression, multi-label) distilled into a tinier student with
-// cached teacher outputs; exact resume; the cache refused when damaged, stale or not a cache (one-line
+// cached teacher outputs; exact resume (also with intermediate-layer matching); the cache refused when damaged, stale or not a cache (one-line
 // errors); online teachers; several single-task teachers into one multi-task student and an ensemble;
 // unlabeled text; configuration errors.
 #include <sys/stat.h>
@@ -235,6 +235,31 @@ static void test_resume_is_exact(void) {
     CHECK(same_file("full/teacher_outputs.safetensors", "part/teacher_outputs.safetensors"));
 }
 
+// Intermediate layers (hidden states through projections, attention maps) also resume exactly: the
+// projections and their optimizer state travel with the checkpoint.
+static void test_layers_resume_is_exact(void) {
+    char args[4096];
+    const char *layers = "--set 'distill.layers={\"hidden\": [[0, 0], [1, 2]], \"attention\": [[1, 2]], "
+                         "\"hidden_weight\": 0.5}' --set training.epochs=2 --quiet";
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/lfull %s", dir, dir, layers);
+    int rc = run(args);
+    char *err = read_text("err.txt");
+    CHECK_MSG(rc == 0, "layer distillation exited %d: %s", rc, err);
+    free(err);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/lpart %s --max-steps 17", dir, dir, layers);
+    CHECK(run(args) == 0);
+    snprintf(args, sizeof args, "distill --resume --out %s/lpart --quiet", dir);
+    CHECK(run(args) == 0);
+    CHECK_MSG(same_file("lfull/checkpoint/model.safetensors", "lpart/checkpoint/model.safetensors"),
+              "resumed layer distillation differs from an uninterrupted run");
+    CHECK(same_file("lfull/checkpoint/distill_layers.safetensors", "lpart/checkpoint/distill_layers.safetensors"));
+    json_t *s = summary("lfull");
+    CHECK(s && json_integer_value(json_object_get(s, "steps")) == 80);
+    json_decref(s);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set 'distill.layers={\"hidden\": [[2, 0]]}'", dir, dir);
+    expect_error(args, 3, "distill.layers.hidden[0]");
+}
+
 static void copy_file(const char *from, const char *to) {
     char pa[1200], pb[1200], *x = NULL;
     size_t n = 0;
@@ -373,6 +398,7 @@ int main(void) {
     write_configs();
     RUN(test_teacher_then_student);
     RUN(test_resume_is_exact);
+    RUN(test_layers_resume_is_exact);
     RUN(test_cache_validation);
     RUN(test_online_and_unlabeled);
     RUN(test_several_teachers);

@@ -1,12 +1,17 @@
-// Distillation losses (src/distill/kd_loss.c, the mixing in src/distill/distiller.c): loss values and
-// gradients w.r.t. the student's logits against PyTorch autograd (tests/ref/distill_ref.py: F.kl_div with
-// T^2 scaling, soft-target BCE, MSE, the alpha mix with cross-entropy), plus finite differences of every
-// loss. Tolerances: 1e-5 relative to PyTorch (float32 inputs, float64 reference); 2e-3 absolute for the
-// central differences (eps 1e-3 in float32). PyTorch (python3-torch) is a required test dependency.
+// Distillation losses (src/distill/kd_loss.c, layer_loss.c, the mixing in distiller.c, the projection and
+// encoder hook in layers.c): loss values and gradients against PyTorch autograd (tests/ref/distill_ref.py:
+// F.kl_div with T^2 scaling, soft-target BCE, MSE, the alpha mix with cross-entropy, projected hidden-state
+// MSE, attention-map MSE with equal and different head counts), plus finite differences of every loss, of
+// the projection layer, and of the whole student encoder under hidden-state and attention matching (the
+// gradients injected into backward). Tolerances: 1e-5 relative to PyTorch (float32 inputs, float64
+// reference); 2e-3 absolute for central differences (eps 1e-3 in float32); 2 % relative (+1e-4) through
+// the encoder. PyTorch (python3-torch) is a required test dependency.
 #include <unistd.h>
 
 #include "distill/distiller.h"
 #include "distill/kd_loss.h"
+#include "distill/layer_loss.h"
+#include "distill/layers.h"
 #include "harness.h"
 #include "model_testutil.h"
 
@@ -19,10 +24,10 @@ static const int32_t Y[R] = {2, 1, 0, 2};
 static const float TEMP = 2.0f, ALPHA = 0.3f, LAMBDA = 1.5f;
 static const char *PYTHON = "/usr/bin/python3";
 
-enum { MAX_REF = 16 };
+enum { MAX_REF = 16, MAX_VALUES = 128 };
 static struct {
     char name[64];
-    double v[1 + R * K];
+    double v[MAX_VALUES];
     int n;
 } refs[MAX_REF];
 static int n_refs;
@@ -43,7 +48,7 @@ static int load_reference(void) {
         if (!tok) continue;
         snprintf(refs[n_refs].name, sizeof refs[n_refs].name, "%s", tok);
         refs[n_refs].n = 0;
-        while ((tok = strtok(NULL, " \n")) && refs[n_refs].n < 1 + R * K) refs[n_refs].v[refs[n_refs].n++] = atof(tok);
+        while ((tok = strtok(NULL, " \n")) && refs[n_refs].n < MAX_VALUES) refs[n_refs].v[refs[n_refs].n++] = atof(tok);
         n_refs++;
     }
     int st = pclose(p);
@@ -54,19 +59,28 @@ static int load_reference(void) {
     return 1;
 }
 
-// Compares a loss and its (R,K) gradient with the reference line `name`.
-static void expect(const char *name, double loss, const float *grad) {
-    for (int r = 0; r < n_refs; r++) {
-        if (strcmp(refs[r].name, name)) continue;
-        CHECK_MSG(refs[r].n == 1 + R * K, "%s: %d reference values", name, refs[r].n);
-        CHECK_MSG(fabs(loss - refs[r].v[0]) <= 1e-5 * fmax(1, fabs(refs[r].v[0])), "%s loss: %.9g vs %.9g", name, loss,
-                  refs[r].v[0]);
-        for (int i = 0; i < R * K; i++)
-            CHECK_MSG(fabs(grad[i] - refs[r].v[1 + i]) <= 1e-5 * fmax(1, fabs(refs[r].v[1 + i])), "%s grad[%d]: %.9g vs %.9g",
-                      name, i, (double)grad[i], refs[r].v[1 + i]);
-        return;
-    }
+static const double *reference(const char *name, int n) {
+    for (int r = 0; r < n_refs; r++)
+        if (!strcmp(refs[r].name, name)) {
+            CHECK_MSG(refs[r].n == n, "%s: %d reference values, expected %d", name, refs[r].n, n);
+            return refs[r].n == n ? refs[r].v : NULL;
+        }
     CHECK_MSG(0, "%s: missing from the reference output", name);
+    return NULL;
+}
+
+// Compares n values (a loss, then gradients) with the reference line `name`.
+static void expect_values(const char *name, const double *ours, int n) {
+    const double *ref = reference(name, n);
+    for (int i = 0; ref && i < n; i++)
+        CHECK_MSG(fabs(ours[i] - ref[i]) <= 1e-5 * fmax(1, fabs(ref[i])), "%s[%d]: %.9g vs %.9g", name, i, ours[i], ref[i]);
+}
+
+// A loss and its (R,K) gradient.
+static void expect(const char *name, double loss, const float *grad) {
+    double v[1 + R * K] = {loss};
+    for (int i = 0; i < R * K; i++) v[1 + i] = grad[i];
+    expect_values(name, v, 1 + R * K);
 }
 
 typedef enum { KD_SOFT, KD_SIGMOID, KD_MSE } kd_kind;
@@ -218,11 +232,158 @@ static void test_token_rows_without_labels(void) {
     fixture_free(&f);
 }
 
+// ---- intermediate layers -------------------------------------------------------------------------------
+
+enum { HN = 5, HCS = 3, HCT = 4 };
+static const float HS0[HN * HCS] = {0.5f, -1.0f, 0.2f, 1.5f, 0.3f, -0.7f, 0.0f, 0.4f, 0.9f, -0.6f, -0.2f, 0.1f, 3, 3, 3};
+static const float HT0[HN * HCT] = {0.1f, 0.2f, -0.3f, 0.4f, 1.0f, -1.0f, 0.5f, 0.0f, 0.3f, 0.3f,
+                                    0.3f, -0.9f, -0.5f, 0.8f, 0.0f, 0.2f, 9, 9, 9, 9};
+static const float W0[HCT * HCS] = {0.2f, -0.1f, 0.4f, 0.3f, 0.5f, -0.2f, -0.4f, 0.1f, 0.1f, 0.0f, 0.6f, -0.3f};
+static const float B0[HCT] = {0.05f, -0.1f, 0.0f, 0.2f};
+static const int32_t HMASK[HN] = {1, 1, 1, 1, 0};
+
+// Hidden loss with all its gradients: d[0..15) hs, d[15..27) W, d[27..31) b.
+static double hidden(const float *v, float *d) {
+    float proj[HN * HCT], dproj[HN * HCT];
+    if (d) memset(d, 0, 31 * sizeof(float));
+    return os_kd_hidden_loss(v, HT0, HMASK, HN, HCS, HCT, v + 15, v + 27, proj, dproj, d ? d : NULL, d ? d + 15 : NULL,
+                             d ? d + 27 : NULL, 1.0f);
+}
+
+static void test_hidden_and_projection(void) {
+    float v[31], d[31];
+    memcpy(v, HS0, sizeof HS0);
+    memcpy(v + 15, W0, sizeof W0);
+    memcpy(v + 27, B0, sizeof B0);
+    double ours[32] = {hidden(v, d)};
+    for (int i = 0; i < 31; i++) ours[1 + i] = d[i];
+    expect_values("hidden", ours, 32);
+    const float eps = 1e-3f;  // finite differences w.r.t. the student states and the projection
+    for (int i = 0; i < 31; i++) {
+        const float keep = v[i];
+        v[i] = keep + eps;
+        const double up = hidden(v, NULL);
+        v[i] = keep - eps;
+        const double down = hidden(v, NULL);
+        v[i] = keep;
+        CHECK_MSG(fabs((up - down) / (2 * eps) - d[i]) <= 2e-3, "hidden grad[%d]: fd %.6g vs %.6g", i, (up - down) / (2 * eps),
+                  (double)d[i]);
+    }
+}
+
+static void test_attention_maps(void) {
+    const double *in = reference("attn_inputs", 18 + 18 + 27);
+    if (!in) return;
+    float as[18], at2[18], at3[27], d[18];
+    for (int i = 0; i < 18; i++) as[i] = (float)in[i];
+    for (int i = 0; i < 18; i++) at2[i] = (float)in[18 + i];
+    for (int i = 0; i < 27; i++) at3[i] = (float)in[36 + i];
+    const int32_t mask[3] = {1, 1, 0};
+    const char *names[2] = {"attn_same", "attn_avg"};
+    const float *teachers[2] = {at2, at3};
+    const int heads[2] = {2, 3};
+    for (int c = 0; c < 2; c++) {
+        memset(d, 0, sizeof d);
+        double ours[19] = {os_kd_attention_loss(as, teachers[c], mask, 1, 3, 2, heads[c], d, 1.0f)};
+        for (int i = 0; i < 18; i++) ours[1 + i] = d[i];
+        expect_values(names[c], ours, 19);
+        const float eps = 1e-3f;
+        for (int i = 0; i < 18; i++) {
+            const float keep = as[i];
+            as[i] = keep + eps;
+            const double up = os_kd_attention_loss(as, teachers[c], mask, 1, 3, 2, heads[c], NULL, 1.0f);
+            as[i] = keep - eps;
+            const double down = os_kd_attention_loss(as, teachers[c], mask, 1, 3, 2, heads[c], NULL, 1.0f);
+            as[i] = keep;
+            CHECK_MSG(fabs((up - down) / (2 * eps) - d[i]) <= 2e-3, "%s grad[%d]: fd %.6g vs %.6g", names[c], i,
+                      (up - down) / (2 * eps), (double)d[i]);
+        }
+    }
+}
+
+// The whole path: a tiny student and a wider teacher (another head count), hidden-state pairs (embeddings
+// and the last layer, through projections) and an attention pair; the gradient the encoder's backward
+// produces with the injected terms must match finite differences of the layer loss for encoder weights.
+static double layer_loss_at(os_kd_layers *L, os_model *s, os_model *t, const os_batch_input *in) {
+    CHECK(os_model_forward(s, in, NULL, 1, 5) == OS_OK);
+    float loss = 0;
+    CHECK(os_kd_layers_step(L, &loss) == OS_OK);
+    (void)t;
+    return loss;
+}
+
+static void test_encoder_gradients_under_layer_matching(void) {
+    os_bert_config sc = tiny_bert_config(), tc = tiny_bert_config();
+    sc.hidden_dropout_prob = sc.attention_probs_dropout_prob = 0;  // deterministic for finite differences
+    tc.hidden_size = 8;
+    tc.num_attention_heads = 2;
+    tc.num_hidden_layers = 3;
+    os_model s, t;
+    CHECK(os_model_create(&s, &sc, NULL, 0, 0) == OS_OK);
+    CHECK(os_model_create(&t, &tc, NULL, 0, 0) == OS_OK);
+    os_model_init_weights(&s, 3);
+    os_model_init_weights(&t, 4);
+    os_model *both[2] = {&s, &t};  // larger query/key weights: attention away from uniform
+    for (int m = 0; m < 2; m++)
+        for (int i = 0; i < both[m]->params.n; i++) {
+            const os_param_entry *e = &both[m]->params.entries[i];
+            if (strstr(e->name, "query") || strstr(e->name, "key"))
+                for (size_t j = 0; j < e->numel; j++) both[m]->params.data[e->offset + j] *= 20;
+        }
+    os_distill_config dc;
+    memset(&dc, 0, sizeof dc);
+    dc.n_hidden_pairs = 2;
+    dc.hidden_pairs[0][0] = 0;
+    dc.hidden_pairs[1][0] = 2;
+    dc.hidden_pairs[1][1] = 3;
+    dc.n_attention_pairs = 1;
+    dc.attention_pairs[0][0] = 1;
+    dc.attention_pairs[0][1] = 2;
+    dc.hidden_weight = 0.7;
+    dc.attention_weight = 3.0;
+    os_opt_config oc = os_opt_defaults(OS_OPT_ADAMW);
+    os_kd_layers L;
+    CHECK(os_kd_layers_init(&L, &dc, &s, &t, &oc, "teacher", 9) == OS_OK);
+    L.lr = 0;  // the projections stay fixed, so the loss is a function of the student's weights only
+    const int32_t ids[8] = {2, 5, 9, 11, 3, 2, 7, 3}, mask[8] = {1, 1, 1, 1, 1, 1, 1, 0};
+    os_batch_input in = {.ids = ids, .mask = mask, .B = 2, .T = 4};
+    CHECK(os_model_forward(&t, &in, NULL, 0, 0) == OS_OK);
+    const double base = layer_loss_at(&L, &s, &t, &in);
+    printf("  layer loss %.6g (hidden %.6g, attention %.6g)\n", base, (double)L.hidden_loss, (double)L.attention_loss);
+    os_params_zero_grad(&s.params);
+    os_model_backward(&s, 0);
+    os_rng r;
+    os_rng_seed(&r, 17);
+    int checked = 0, bad = 0;
+    for (int k = 0; k < 60; k++) {
+        const size_t i = (size_t)os_rng_below(&r, (uint64_t)s.params.total);
+        const float keep = s.params.data[i], eps = 2e-3f;
+        s.params.data[i] = keep + eps;
+        const double up = layer_loss_at(&L, &s, &t, &in);
+        s.params.data[i] = keep - eps;
+        const double down = layer_loss_at(&L, &s, &t, &in);
+        s.params.data[i] = keep;
+        const double fd = (up - down) / (2 * eps), g = s.params.grad[i];
+        checked++;
+        if (fabs(fd - g) > 0.02 * fmax(fabs(fd), fabs(g)) + 1e-4) {
+            bad++;
+            fprintf(stderr, "  param %zu: fd %.6g vs backward %.6g\n", i, fd, g);
+        }
+    }
+    CHECK_MSG(bad == 0, "%d of %d encoder gradients differ from finite differences", bad, checked);
+    os_kd_layers_free(&L);
+    os_model_free(&s);
+    os_model_free(&t);
+}
+
 int main(void) {
     if (!load_reference()) return 1;
     RUN(test_losses_vs_torch);
     RUN(test_finite_differences);
     RUN(test_mix_with_hard_labels);
     RUN(test_token_rows_without_labels);
+    RUN(test_hidden_and_projection);
+    RUN(test_attention_maps);
+    RUN(test_encoder_gradients_under_layer_matching);
     return th_finish();
 }

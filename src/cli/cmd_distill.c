@@ -29,6 +29,8 @@ static os_status distill(os_runtime *rt, const os_distill_config *dc, const os_t
     os_teacher_set ts;
     os_kd_cache cache;
     os_distiller dist;
+    os_kd_layers layers;
+    memset(&layers, 0, sizeof layers);
     memset(&ts, 0, sizeof ts);
     memset(&cache, 0, sizeof cache);
     memset(&dist, 0, sizeof dist);
@@ -50,8 +52,17 @@ static os_status distill(os_runtime *rt, const os_distill_config *dc, const os_t
                 if (!st) fprintf(stderr, "teacher outputs: %s (written)\n", cache_path);
             }
         }
+        if (!st && dc->n_hidden_pairs + dc->n_attention_pairs > 0) {
+            if (dc->layer_teacher >= ts.n_teachers)
+                st = os_fail(OS_ERR_INPUT, "%s: distill.layers.teacher is %d but there are %d teachers", rt->cfg->file,
+                             dc->layer_teacher, ts.n_teachers);
+            else
+                st = os_kd_layers_init(&layers, dc, &rt->model, &ts.models[dc->layer_teacher], &rt->cfg->opt,
+                                       ts.dirs[dc->layer_teacher], (uint64_t)rt->cfg->seed);
+        }
         if (!st) {
             os_distiller_init(&dist, dc, rt, &ts, cache_path ? &cache : NULL);
+            if (dc->n_hidden_pairs + dc->n_attention_pairs > 0) dist.layers = &layers;
             hook = os_distiller_hook(&dist);
             o.hook = &hook;
         }
@@ -60,6 +71,7 @@ static os_status distill(os_runtime *rt, const os_distill_config *dc, const os_t
     }
     if (!st) st = os_train(rt, &o);
     os_distiller_free(&dist);
+    os_kd_layers_free(&layers);
     os_kd_cache_free(&cache);
     os_teachers_free(&ts);
     free(cache_path);

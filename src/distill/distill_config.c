@@ -40,6 +40,47 @@ static os_status parse_teacher(os_teacher_cfg *t, const os_cfg_ctx *ctx, json_t 
     return OS_OK;
 }
 
+// [[student, teacher], ...]: non-negative index pairs (checked against the models when they are loaded).
+static os_status parse_pairs(const os_cfg_ctx *ctx, const json_t *o, const char *key, int (*out)[2], int *n) {
+    const json_t *a = json_object_get(o, key);
+    *n = 0;
+    if (!a || json_is_null(a)) return OS_OK;
+    if (!json_is_array(a) || json_array_size(a) > OS_KD_MAX_PAIRS)
+        return os_cfg_error(ctx, key, "must be an array of at most %d [student, teacher] pairs", OS_KD_MAX_PAIRS);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *p = json_array_get(a, i);
+        const json_t *s = json_array_get(p, 0), *t = json_array_get(p, 1);
+        if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_integer(s) || !json_is_integer(t) ||
+            json_integer_value(s) < 0 || json_integer_value(t) < 0 || json_integer_value(s) > 1000 ||
+            json_integer_value(t) > 1000)
+            return os_cfg_error(ctx, key, "entry %zu must be a pair of layer indices [student, teacher]", i);
+        out[*n][0] = (int)json_integer_value(s);
+        out[*n][1] = (int)json_integer_value(t);
+        (*n)++;
+    }
+    return OS_OK;
+}
+
+static os_status parse_layers(os_distill_config *d, const os_cfg_ctx *parent, json_t *o) {
+    os_cfg_ctx ctx = os_cfg_child(parent, "layers", 0);
+    static const char *const keys[] = {"teacher", "hidden", "attention", "hidden_weight", "attention_weight", NULL};
+    TRY(os_cfg_check_keys(&ctx, o, keys));
+    long teacher;
+    TRY(os_cfg_int(&ctx, o, "teacher", 0, 0, 1000, &teacher));
+    d->layer_teacher = (int)teacher;
+    TRY(parse_pairs(&ctx, o, "hidden", d->hidden_pairs, &d->n_hidden_pairs));
+    TRY(parse_pairs(&ctx, o, "attention", d->attention_pairs, &d->n_attention_pairs));
+    for (int i = 0; i < d->n_attention_pairs; i++)
+        if (d->attention_pairs[i][0] < 1 || d->attention_pairs[i][1] < 1)
+            return os_cfg_error(&ctx, "attention", "layers are numbered from 1 (entry %d)", i);
+    TRY(os_cfg_number(&ctx, o, "hidden_weight", 1.0, 0, 1e6, &d->hidden_weight));
+    TRY(os_cfg_number(&ctx, o, "attention_weight", 1.0, 0, 1e6, &d->attention_weight));
+    json_object_set_new(o, "teacher", json_integer(teacher));
+    json_object_set_new(o, "hidden_weight", json_real(d->hidden_weight));
+    json_object_set_new(o, "attention_weight", json_real(d->attention_weight));
+    return OS_OK;
+}
+
 os_status os_distill_config_parse(os_distill_config *d, const os_train_config *c) {
     memset(d, 0, sizeof *d);
     os_cfg_ctx root = {c->file, ""};
@@ -49,7 +90,7 @@ os_status os_distill_config_parse(os_distill_config *d, const os_train_config *c
     json_t *o = (json_t *)dj;
     os_cfg_ctx ctx = os_cfg_child(&root, "distill", 0);
     static const char *const keys[] = {"teachers", "temperature", "alpha", "tasks", "cache", "teacher_batch_size",
-                                       "unlabeled", NULL};
+                                       "unlabeled", "layers", NULL};
     TRY(os_cfg_check_keys(&ctx, o, keys));
     double T, alpha;
     TRY(os_cfg_number(&ctx, o, "temperature", 2.0, 1e-3, 1e3, &T));
@@ -113,6 +154,10 @@ os_status os_distill_config_parse(os_distill_config *d, const os_train_config *c
         }
     }
 
+    const json_t *layers;
+    TRY(os_cfg_object(&ctx, o, "layers", &layers));
+    if (layers) TRY(parse_layers(d, &ctx, (json_t *)layers));
+
     json_t *teachers = json_object_get(o, "teachers");
     if (!json_is_array(teachers) || json_array_size(teachers) == 0)
         return os_cfg_error(&ctx, "teachers", "must be a non-empty array of {\"model\": DIR}");
@@ -145,5 +190,5 @@ void os_distill_config_free(os_distill_config *d) {
 int os_distill_uses_teachers(const os_distill_config *d, int n_tasks) {
     for (int i = 0; i < n_tasks; i++)
         if (d->alpha[i] < 1) return 1;
-    return 0;
+    return d->n_hidden_pairs + d->n_attention_pairs > 0;
 }

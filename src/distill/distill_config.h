@@ -5,6 +5,8 @@
 #define ONESTONE_DISTILL_DISTILL_CONFIG_H
 #include "train/train_config.h"
 
+#define OS_KD_MAX_PAIRS 32
+
 typedef struct {
     char *model;                       // teacher model directory
     int n_map;                         // explicit student-task -> teacher-task names (default: same name)
@@ -21,6 +23,12 @@ typedef struct {
     char *unlabeled[OS_MAX_TASKS];     // per student task: a file of raw text lines, or NULL
     long unlabeled_limit[OS_MAX_TASKS];
     long teacher_batch_size;           // batch size of the teacher passes that fill the cache
+    // Intermediate layers (TinyBERT): (student, teacher) pairs of hidden-state indices (0 = embeddings
+    // output, l = layer l's output) and of attention layers (1-based); one teacher (index), run online.
+    int layer_teacher;
+    int n_hidden_pairs, hidden_pairs[OS_KD_MAX_PAIRS][2];
+    int n_attention_pairs, attention_pairs[OS_KD_MAX_PAIRS][2];
+    double hidden_weight, attention_weight;
 } os_distill_config;
 
 // Reads c->root's "distill" object (required) against the student config c; writes resolved defaults back.

@@ -19,7 +19,19 @@ void os_distiller_free(os_distiller *d) {
     memset(d, 0, sizeof *d);
 }
 
-os_train_hook os_distiller_hook(os_distiller *d) { return (os_train_hook){d, os_distiller_after_loss}; }
+static os_status save_layers(void *ctx, const char *dir) {
+    os_distiller *d = ctx;
+    return d->layers ? os_kd_layers_save(d->layers, dir) : OS_OK;
+}
+
+static os_status load_layers(void *ctx, const char *dir) {
+    os_distiller *d = ctx;
+    return d->layers ? os_kd_layers_load(d->layers, dir) : OS_OK;
+}
+
+os_train_hook os_distiller_hook(os_distiller *d) {
+    return (os_train_hook){d, os_distiller_after_loss, save_layers, load_layers};
+}
 
 static os_status reserve(os_distiller *d, size_t floats) {
     if (floats <= d->cap) return OS_OK;
@@ -121,13 +133,16 @@ os_status os_distiller_after_loss(void *ctx, int group, const os_batch *b, const
     }
     os_status st = reserve(d, need);
     if (st) return st;
-    if (!d->cache)  // online: each teacher that feeds a task of this dataset runs once on the batch
-        for (int k = 0; k < d->ts->n_teachers && !st; k++) {
-            int used = 0;
-            for (int j = 0; j < g->n_tasks; j++)
-                for (int s = 0; s < d->ts->n_src[g->tasks[j]]; s++) used |= d->ts->src[g->tasks[j]][s].teacher == k;
-            if (used) st = os_teacher_forward(d->ts, k, in);
-        }
+    // Online: each teacher that feeds a task of this dataset runs once on the batch; the teacher of layer
+    // matching always does.
+    for (int k = 0; k < d->ts->n_teachers && !st; k++) {
+        int used = d->layers && k == d->cfg->layer_teacher;
+        for (int j = 0; j < g->n_tasks && !d->cache; j++)
+            for (int s = 0; s < d->ts->n_src[g->tasks[j]]; s++) used |= d->ts->src[g->tasks[j]][s].teacher == k;
+        if (used) st = os_teacher_forward(d->ts, k, in);
+    }
+    float layer_loss;
+    if (!st && d->layers) st = os_kd_layers_step(d->layers, &layer_loss);
     for (int j = 0; j < g->n_tasks && !st; j++) {
         const int i = g->tasks[j], hi = rt->tasks[i].head;
         if (!d->ts->n_src[i]) continue;

@@ -10,6 +10,7 @@
 #ifndef ONESTONE_DISTILL_DISTILLER_H
 #define ONESTONE_DISTILL_DISTILLER_H
 #include "distill/cache.h"
+#include "distill/layers.h"
 #include "train/trainer.h"
 
 typedef struct {
@@ -17,12 +18,14 @@ typedef struct {
     os_runtime *rt;
     os_teacher_set *ts;
     const os_kd_cache *cache;  // NULL: teachers run on every batch (online)
+    os_kd_layers *layers;      // intermediate-layer matching (its teacher runs on every batch), or NULL
     float *logits[OS_KD_MAX_TEACHERS];  // (rows, K) teacher logits of the current batch, per source
     float *targets;                     // (K) soft targets of one row
     size_t cap;                         // floats per logits buffer
 } os_distiller;
 
-// Binds the pieces; the trainer then calls os_distiller_after_loss through os_distiller_hook().
+// Binds the pieces (set d->layers afterwards for layer matching); the trainer then calls
+// os_distiller_after_loss (and the checkpoint save/load of the layer state) through os_distiller_hook().
 void os_distiller_init(os_distiller *d, const os_distill_config *cfg, os_runtime *rt, os_teacher_set *ts,
                        const os_kd_cache *cache);
 void os_distiller_free(os_distiller *d);

@@ -237,6 +237,7 @@ static os_status save_checkpoint(trainer *t) {
     os_status st = os_model_save(&t->rt->model, tmp, NULL);
     char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
     if (!st) st = save_optimizer(t, opt_path);
+    if (!st && t->opts->hook && t->opts->hook->save) st = t->opts->hook->save(t->opts->hook->ctx, tmp);
     if (!st) {
         json_t *s = json_object(), *groups = json_array(), *rng = json_array();
         json_object_set_new(s, "step", json_integer(t->step));
@@ -340,6 +341,7 @@ static os_status load_checkpoint(trainer *t) {
             if (t->metrics && ftruncate(fileno(t->metrics), bytes) == 0) fseek(t->metrics, bytes, SEEK_SET);
         }
     }
+    if (!st && t->opts->hook && t->opts->hook->load) st = t->opts->hook->load(t->opts->hook->ctx, t->dir_ckpt);
     json_decref(s);
     os_st_close(&ms);
     os_st_close(&os_);
