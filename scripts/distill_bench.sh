@@ -5,7 +5,8 @@
 # student's inference speed-up over the teacher on the same texts (onestone predict, every task, one
 # thread, teacher and student alternated three times, medians). Prints a table of dev scores.
 # usage: scripts/distill_bench.sh [TEACHER_RUN_DIR] [OUT_DIR] [extra distill options...]
-#   PARALLEL=1 runs (a) and (b) at the same time (one thread each).
+#   PARALLEL=1 runs (a) and (b) at the same time (one thread each); SKIP_TRAIN=1 reuses finished runs in
+#   OUT_DIR (only the speed measurement and the table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEACHER=${1:-runs/mt}
@@ -18,7 +19,9 @@ mkdir -p "$OUT"
 common=(--set "model.vocab=$TEACHER/best" --set "distill.teachers=[{\"model\": \"$TEACHER/best\"}]" --quiet)
 run_kd()   { OMP_NUM_THREADS=1 nice -n 10 "$BIN" distill "$CONFIG" --out "$OUT/kd" "${common[@]}" "$@" > "$OUT/kd.log" 2>&1; }
 run_hard() { OMP_NUM_THREADS=1 nice -n 10 "$BIN" distill "$CONFIG" --out "$OUT/hard" "${common[@]}" --set distill.alpha=1 "$@" > "$OUT/hard.log" 2>&1; }
-if [ "${PARALLEL:-0}" = 1 ]; then
+if [ "${SKIP_TRAIN:-0}" = 1 ]; then
+  :
+elif [ "${PARALLEL:-0}" = 1 ]; then
   run_kd "$@" & kd=$!
   run_hard "$@" & hard=$!
   wait $kd; wait $hard

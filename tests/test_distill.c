@@ -378,6 +378,8 @@ static void test_bad_configs(void) {
     fclose(f);
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set model.vocab=%s/other_vocab.txt", dir, dir, dir);
     expect_error(args, 3, "in the teacher's vocabulary but");
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set weighting.strategy=uw", dir, dir);
+    expect_error(args, 3, "weighting.strategy");
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set 'distill.teachers=[{\"model\": \"%s/nowhere\"}]'",
              dir, dir, dir);
     expect_error(args, 4, "nowhere");

@@ -21,4 +21,5 @@ int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_affinity(int argc, char **argv);
 #endif

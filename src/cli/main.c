@@ -14,6 +14,7 @@ static const os_command commands[] = {
     {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"vocab", "train a WordPiece vocabulary from raw text files (vocab train)", cmd_vocab},
+    {"affinity", "task-affinity matrices and a suggested task grouping of a training run", cmd_affinity},
     {"version", "print the version", cmd_version},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

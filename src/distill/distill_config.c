@@ -89,6 +89,12 @@ os_status os_distill_config_parse(os_distill_config *d, const os_train_config *c
     if (!dj) return os_cfg_error(&root, "distill", "is required: the teachers and how to distil them (docs/distill.md)");
     json_t *o = (json_t *)dj;
     os_cfg_ctx ctx = os_cfg_child(&root, "distill", 0);
+    // The distillation terms join the weighted-sum step (the trainer's loss hook); the balancers' own paths
+    // would leave them out.
+    if (c->weighting && strcmp(c->weighting, "static")) {
+        os_cfg_ctx wctx = os_cfg_child(&root, "weighting", 0);
+        return os_cfg_error(&wctx, "strategy", "must be 'static' with distillation (got '%s')", c->weighting);
+    }
     static const char *const keys[] = {"teachers", "temperature", "alpha", "tasks", "cache", "teacher_batch_size",
                                        "unlabeled", "layers", NULL};
     TRY(os_cfg_check_keys(&ctx, o, keys));

@@ -223,6 +223,63 @@ static os_status parse_datasets(os_train_config *c, const os_cfg_ctx *root_ctx, 
     return OS_OK;
 }
 
+// "weighting": {"strategy", "grads": "params" | "rep", "affinity_every", and the strategy options}.
+static os_status parse_weighting(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
+    json_t *w;
+    os_cfg_ctx ctx = os_cfg_child(root_ctx, "weighting", 0);
+    TRY(sub_object(root_ctx, root, "weighting", &w));
+    static const char *const keys[] = {"strategy", "grads", "affinity_every", "dwa_T", "gradnorm_alpha",
+                                       "gradnorm_lr", "cagrad_c", "cagrad_rescale", "mgda_normalize",
+                                       "upgrad_norm_eps", "upgrad_reg_eps", "gradvac_beta", "famo_lr", "famo_gamma",
+                                       "graddrop_leak", "dbmtl_beta", "dbmtl_beta_sigma", NULL};
+    TRY(os_cfg_check_keys(&ctx, w, keys));
+    TRY(rd_str(&ctx, w, "strategy", "static", &c->weighting));
+    os_weighting *probe;
+    if (os_weighting_create(c->weighting, 2, NULL, 0, &probe) != OS_OK)
+        return os_cfg_error(&ctx, "strategy", "must be one of: %s", os_weighting_names());
+    os_weighting_free(probe);
+    char *grads;
+    TRY(rd_str(&ctx, w, "grads", !strcmp(c->weighting, "mgda_ub") ? "rep" : "params", &grads));
+    int bad = strcmp(grads, "params") && strcmp(grads, "rep");
+    c->weighting_rep = !strcmp(grads, "rep");
+    free(grads);
+    if (bad) return os_cfg_error(&ctx, "grads", "must be \"params\" (shared parameters) or \"rep\" (shared representation)");
+    if (!strcmp(c->weighting, "mgda_ub") && !c->weighting_rep)
+        return os_cfg_error(&ctx, "grads", "mgda_ub works on the representation's gradients: use \"rep\"");
+    TRY(rd_int(&ctx, w, "affinity_every", 0, 0, 1L << 40, &c->affinity_every));
+    os_weighting_options *o = &c->wopt;
+    os_weighting_default_options(o);
+    double v;
+#define OPT(key, field, lo, hi)                                   \
+    TRY(rd_num(&ctx, w, key, (double)o->field, lo, hi, &v));      \
+    o->field = (float)v;
+    OPT("dwa_T", dwa_T, 1e-6, 1e6)
+    OPT("gradnorm_alpha", gradnorm_alpha, 0, 1e3)
+    OPT("gradnorm_lr", gradnorm_lr, 0, 1e3)
+    OPT("cagrad_c", cagrad_c, 0, 1e3)
+    OPT("upgrad_norm_eps", upgrad_norm_eps, 0, 1)
+    OPT("upgrad_reg_eps", upgrad_reg_eps, 0, 1)
+    OPT("gradvac_beta", gradvac_beta, 0, 1)
+    OPT("famo_lr", famo_lr, 0, 1e3)
+    OPT("famo_gamma", famo_gamma, 0, 1e3)
+    OPT("graddrop_leak", graddrop_leak, 0, 1)
+    OPT("dbmtl_beta", dbmtl_beta, 0, 1)
+    OPT("dbmtl_beta_sigma", dbmtl_beta_sigma, 0, 10)
+#undef OPT
+    long r;
+    TRY(rd_int(&ctx, w, "cagrad_rescale", o->cagrad_rescale, 0, 2, &r));
+    o->cagrad_rescale = (int)r;
+    static const char *const norms[] = {"none", "l2", "loss", "loss+"};
+    char *norm;
+    TRY(rd_str(&ctx, w, "mgda_normalize", norms[o->mgda_normalize], &norm));
+    o->mgda_normalize = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(norm, norms[i])) o->mgda_normalize = i;
+    free(norm);
+    if (o->mgda_normalize < 0) return os_cfg_error(&ctx, "mgda_normalize", "must be none, l2, loss or loss+");
+    return OS_OK;
+}
+
 static os_status parse_sampling(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
     json_t *s;
     os_cfg_ctx ctx = os_cfg_child(root_ctx, "sampling", 0);
@@ -371,7 +428,7 @@ static os_status parse_all(os_train_config *c) {
     json_t *root = c->root;
     if (!json_is_object(root)) return os_fail(OS_ERR_INPUT, "%s: the configuration must be a JSON object", c->file);
     static const char *const keys[] = {"seed", "model", "datasets", "tasks", "sampling", "training", "optimizer",
-                                       "schedule", "description", "distill", NULL};
+                                       "schedule", "weighting", "description", "distill", NULL};
     TRY(os_cfg_check_keys(&root_ctx, root, keys));
     TRY(rd_int(&root_ctx, root, "seed", 42, 0, 1L << 62, &c->seed));
     TRY(parse_model(c, &root_ctx, root));
@@ -380,6 +437,7 @@ static os_status parse_all(os_train_config *c) {
     TRY(parse_sampling(c, &root_ctx, root));
     TRY(parse_training(c, &root_ctx, root));
     TRY(parse_optimizer(c, &root_ctx, root));
+    TRY(parse_weighting(c, &root_ctx, root));
     return OS_OK;
 }
 
@@ -426,6 +484,7 @@ void os_train_config_free(os_train_config *c) {
     free(c->init);
     free(c->vocab);
     free(c->early_metric);
+    free(c->weighting);
     json_decref(c->baselines);
     json_decref(c->root);
     free(c->file);

@@ -8,6 +8,7 @@
 #include "optim/optimizer.h"
 #include "train/sampler.h"
 #include "train/schedule.h"
+#include "weighting/weighting.h"
 
 typedef enum {
     OS_TT_CLASSIFICATION,   // one label per text or text pair
@@ -57,6 +58,11 @@ typedef struct {
     double temperature, cap;
     double fixed[OS_MAX_TASKS];  // per dataset (group), in dataset order
     long epoch_steps;             // 0 = "sum": sum over datasets of their batches per pass
+    // multi-objective optimisation (docs/weighting.md)
+    char *weighting;              // strategy name; "static" = lambda_i from the tasks (the plain weighted sum)
+    int weighting_rep;            // per-task gradients w.r.t. the shared representation instead of the parameters
+    os_weighting_options wopt;    // strategy options (paper defaults)
+    long affinity_every;          // record task affinity every N steps (0 = off)
     // training
     long batch_size, epochs, max_steps, eval_every, save_every, grad_accumulation, log_every;
     double max_grad_norm;  // 0 = no clipping

@@ -12,33 +12,10 @@
 #include "optim/optimizer.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
+#include "train/trainer_internal.h"
 #include "util/fileio.h"
 #include "util/rng.h"
 
-typedef struct {
-    os_runtime *rt;
-    const os_train_config *cfg;
-    const os_train_opts *opts;
-    char *dir_best, *dir_ckpt, *metrics_path;
-    FILE *metrics;
-    os_optimizer opt;
-    os_sampler sampler;
-    long step, total_steps, epoch_steps, eval_every, save_every;
-    int frozen_below;
-    double best_score;
-    long best_step, bad_evals;
-    json_t *best_eval;  // dev metrics of the best evaluation
-    // logging window
-    double loss_sum[OS_MAX_TASKS];
-    long loss_n[OS_MAX_TASKS], window_tokens, window_steps;
-    double window_start, run_start;
-    long skipped_steps;
-    long group_batches[OS_MAX_TASKS];  // micro-batches drawn from each dataset
-    double best_delta_m;               // delta_m of the best evaluation (NaN without baselines)
-    const char *bad_task;              // task whose loss was non-finite in the current step (NULL: none)
-    double loss_ema[OS_MAX_TASKS];     // running average of each task's loss (spike detection)
-    long loss_obs[OS_MAX_TASKS], spikes;
-} trainer;
 
 static double now(void) {
     struct timespec ts;
@@ -46,14 +23,14 @@ static double now(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static uint64_t mix(uint64_t a, uint64_t b) {
+uint64_t os_trainer_mix(uint64_t a, uint64_t b) {
     uint64_t z = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6) + (a >> 2));
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     return z ^ (z >> 31);
 }
 
 // Appends one JSON object as a line to metrics.jsonl (flushed, so a killed run keeps whole lines).
-static void log_event(trainer *t, json_t *ev) {
+void os_trainer_log_event(trainer *t, json_t *ev) {
     char *s = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(7));
     if (s && t->metrics) {
         fprintf(t->metrics, "%s\n", s);
@@ -99,7 +76,7 @@ static os_status next_batch(trainer *t, int gi, const size_t **idx, int *B) {
     if (g->pass == 0 || g->next >= g->plan.n_batches) {
         os_batch_plan_free(&g->plan);
         os_status st = os_batch_plan_make(&g->plan, &g->feats[OS_SPLIT_TRAIN], (size_t)t->cfg->batch_size, 1,
-                                          t->cfg->bucket_by_length, mix(mix((uint64_t)t->cfg->seed, (uint64_t)gi), (uint64_t)g->pass));
+                                          t->cfg->bucket_by_length, os_trainer_mix(os_trainer_mix((uint64_t)t->cfg->seed, (uint64_t)gi), (uint64_t)g->pass));
         if (st) return st;
         g->pass++;
         g->next = 0;
@@ -119,7 +96,7 @@ static void spike_check(trainer *t, int task, double loss) {
         t->spikes++;
         json_t *ev = json_pack("{s:s, s:I, s:s, s:f, s:f}", "event", "spike", "step", (json_int_t)t->step + 1, "task",
                                t->rt->tasks[task].cfg->name, "loss", loss, "average", *ema);
-        log_event(t, ev);
+        os_trainer_log_event(t, ev);
         if (!t->opts->quiet)
             fprintf(stderr, "%swarning: step %ld: loss spike in task '%s': %.4g (average %.4g)\n",
                     isatty(2) ? "\r\033[K" : "", t->step + 1, t->rt->tasks[task].cfg->name, loss, *ema);
@@ -128,50 +105,77 @@ static void spike_check(trainer *t, int task, double loss) {
     *ema = n == 1 ? loss : 0.98 * *ema + 0.02 * loss;
 }
 
-// One forward/backward on one batch of group gi; adds to the logging window.
-static os_status micro_step(trainer *t, int gi, uint64_t seed, float *total_out) {
+os_status os_trainer_forward_batch(trainer *t, int gi, int split, const size_t *idx, int B, int training,
+                                   uint64_t seed) {
+    os_runtime *rt = t->rt;
+    os_group_rt *g = &rt->groups[gi];
+    os_status st = os_batch_collate(&g->batch, &g->feats[split], idx, B, rt->pad_id, &g->bt[split], rt->model.n_heads);
+    if (st) return st;
+    // The heads read the word-first flags again in the loss and backward, so the buffer outlives this call.
+    const size_t need = (size_t)B * g->batch.T;
+    if (need > t->word_first_cap) {
+        uint8_t *wf = realloc(t->word_first, need);
+        if (!wf) return os_fail(OS_ERR_NOMEM, "out of memory");
+        t->word_first = wf;
+        t->word_first_cap = need;
+    }
+    uint8_t *word_first = t->word_first;
+    os_runtime_word_first(g, split, &g->batch, word_first);
+    os_batch_input in = {.ids = g->batch.ids, .type_ids = g->batch.types, .mask = g->batch.mask,
+                         .pair_pos = g->batch.pair_pos, .word_first = word_first, .B = B, .T = g->batch.T};
+    return os_model_forward(&rt->model, &in, g->active, training, seed);
+}
+
+os_status os_trainer_forward_next(trainer *t, int gi, uint64_t seed, const size_t **idx, int *B) {
+    os_status st = next_batch(t, gi, idx, B);
+    if (st) return st;
+    t->group_batches[gi]++;
+    st = os_trainer_forward_batch(t, gi, OS_SPLIT_TRAIN, *idx, *B, 1, seed);
+    if (!st) t->window_tokens += t->rt->groups[gi].batch.n_tokens;
+    return st;
+}
+
+os_status os_trainer_record_loss(trainer *t, int ti, float loss) {
+    const char *name = t->rt->tasks[ti].cfg->name;
+    if (!isfinite(loss)) {
+        t->bad_task = name;
+        if (!t->cfg->skip_nonfinite)
+            return os_fail(OS_ERR_NUMERIC, "step %ld: task '%s' has a non-finite loss (%g); lower the learning "
+                                           "rate, check the task's labels, or set training.on_nonfinite=skip",
+                           t->step + 1, name, loss);
+        return OS_OK;
+    }
+    t->loss_sum[ti] += loss;
+    t->loss_n[ti]++;
+    spike_check(t, ti, loss);
+    return OS_OK;
+}
+
+// One forward/backward on one batch of group gi (the weighted-sum path, with the balancer's loss weights
+// when one is active).
+static os_status micro_step(trainer *t, int gi, uint64_t seed) {
     os_runtime *rt = t->rt;
     os_group_rt *g = &rt->groups[gi];
     const size_t *idx;
     int B;
-    os_status st = next_batch(t, gi, &idx, &B);
+    os_status st = os_trainer_forward_next(t, gi, seed, &idx, &B);
     if (st) return st;
-    t->group_batches[gi]++;
-    st = os_batch_collate(&g->batch, &g->feats[OS_SPLIT_TRAIN], idx, B, rt->pad_id, &g->bt[OS_SPLIT_TRAIN],
-                          rt->model.n_heads);
-    if (st) return st;
-    uint8_t *word_first = malloc((size_t)B * g->batch.T);
-    if (!word_first) return os_fail(OS_ERR_NOMEM, "out of memory");
-    os_runtime_word_first(g, OS_SPLIT_TRAIN, &g->batch, word_first);
-    os_batch_input in = {.ids = g->batch.ids, .type_ids = g->batch.types, .mask = g->batch.mask,
-                         .pair_pos = g->batch.pair_pos, .word_first = word_first, .B = B, .T = g->batch.T};
-    st = os_model_forward(&rt->model, &in, g->active, 1, seed);
-    if (!st) {
-        float losses[OS_MAX_TASKS];
-        int counts[OS_MAX_TASKS];
-        float total = os_model_loss(&rt->model, g->batch.labels, losses, counts);
-        if (t->opts->hook) st = t->opts->hook->after_loss(t->opts->hook->ctx, gi, &g->batch, &in, losses, counts);
-        for (int k = 0; k < g->n_tasks; k++) {
-            const int ti = g->tasks[k], h = rt->tasks[ti].head;
-            const char *name = rt->tasks[ti].cfg->name;
-            if (counts[h] == 0) continue;
-            if (!isfinite(losses[h])) {
-                if (!t->cfg->skip_nonfinite)
-                    st = os_fail(OS_ERR_NUMERIC, "step %ld: task '%s' has a non-finite loss (%g); lower the learning "
-                                                 "rate, check the task's labels, or set training.on_nonfinite=skip",
-                                 t->step + 1, name, losses[h]);
-                t->bad_task = name;
-                continue;
-            }
-            t->loss_sum[ti] += losses[h];
-            t->loss_n[ti]++;
-            spike_check(t, ti, losses[h]);
-        }
-        if (!st && !t->bad_task) os_model_backward(&rt->model, t->frozen_below);
-        t->window_tokens += g->batch.n_tokens;
-        *total_out = total;
+    float losses[OS_MAX_TASKS];
+    int counts[OS_MAX_TASKS];
+    if (t->bal)
+        os_balancer_loss(t, g->batch.labels, losses, counts);
+    else
+        os_model_loss(&rt->model, g->batch.labels, losses, counts);
+    if (t->opts->hook) {  // distillation (src/distill): its loss terms join before backward
+        os_batch_input in = {.ids = g->batch.ids, .type_ids = g->batch.types, .mask = g->batch.mask,
+                             .pair_pos = g->batch.pair_pos, .word_first = t->word_first, .B = B, .T = g->batch.T};
+        st = t->opts->hook->after_loss(t->opts->hook->ctx, gi, &g->batch, &in, losses, counts);
     }
-    free(word_first);
+    for (int k = 0; k < g->n_tasks && !st; k++) {
+        const int ti = g->tasks[k], h = rt->tasks[ti].head;
+        if (counts[h] > 0) st = os_trainer_record_loss(t, ti, losses[h]);
+    }
+    if (!st && !t->bad_task) os_model_backward(&rt->model, t->frozen_below);
     return st;
 }
 
@@ -264,11 +268,13 @@ static os_status save_checkpoint(trainer *t) {
         json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
         json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
         if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
+        if (t->bal) json_object_set_new(s, "weighting", os_balancer_state(t));
         char *text = json_dumps(s, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
         st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
         free(text);
         json_decref(s);
     }
+    if (!st && t->bal) st = os_balancer_save_buffers(t, tmp);
     if (!st) st = os_replace_dir(tmp, t->dir_ckpt);
     free(opt_path);
     free(state_path);
@@ -336,6 +342,8 @@ static os_status load_checkpoint(trainer *t) {
             t->skipped_steps = (long)json_integer_value(json_object_get(s, "skipped_steps"));
             json_t *be = json_object_get(s, "best_eval");
             if (be) t->best_eval = json_incref(be);
+            if (t->bal && !st) st = os_balancer_load_state(t, json_object_get(s, "weighting"), state_path);
+            if (t->bal && !st) st = os_balancer_load_buffers(t, t->dir_ckpt);
             long bytes = (long)json_integer_value(json_object_get(s, "metrics_bytes"));
             // Drop log lines written after the checkpoint: they will be written again.
             if (t->metrics && ftruncate(fileno(t->metrics), bytes) == 0) fseek(t->metrics, bytes, SEEK_SET);
@@ -404,7 +412,7 @@ static os_status evaluate(trainer *t, int *stop) {
     json_object_set_new(ev, "selection", json_string(t->cfg->early_metric));
     json_object_set_new(ev, "best", json_boolean(improved));
     json_object_set(ev, "dev", tasks);
-    log_event(t, ev);
+    os_trainer_log_event(t, ev);
     if (!t->opts->quiet) {
         fprintf(stderr, "%seval step %ld: %s %.4f", isatty(2) ? "\r\033[K" : "", t->step, t->cfg->early_metric, score);
         for (int i = 0; i < rt->n_tasks; i++)
@@ -442,6 +450,14 @@ static void log_window(trainer *t, float lr, double grad_norm) {
     for (int i = 0; i < rt->n_tasks; i++)
         if (t->loss_n[i]) json_object_set_new(losses, rt->tasks[i].cfg->name, json_real(t->loss_sum[i] / t->loss_n[i]));
     json_object_set_new(ev, "loss", losses);
+    if (t->bal) {
+        json_t *w = json_object();
+        for (int i = 0; i < rt->n_tasks; i++)
+            if (t->weight_n[i]) json_object_set_new(w, rt->tasks[i].cfg->name, json_real(t->weight_sum[i] / t->weight_n[i]));
+        json_object_set_new(ev, "weights", w);
+        memset(t->weight_sum, 0, sizeof t->weight_sum);
+        memset(t->weight_n, 0, sizeof t->weight_n);
+    }
     if (!t->opts->quiet) {
         double done = (double)t->step / t->total_steps, spent = now() - t->run_start;
         double eta = done > 0 ? spent * (1 - done) / done : 0;
@@ -452,7 +468,7 @@ static void log_window(trainer *t, float lr, double grad_norm) {
         fprintf(stderr, " | %.0f tok/s | ETA %ld:%02ld%s", tps, (long)eta / 60, (long)eta % 60, isatty(2) ? "" : "\n");
         fflush(stderr);
     }
-    log_event(t, ev);
+    os_trainer_log_event(t, ev);
     memset(t->loss_sum, 0, sizeof t->loss_sum);
     memset(t->loss_n, 0, sizeof t->loss_n);
     t->window_tokens = 0;
@@ -531,10 +547,13 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     }
 
     // What an epoch means: the sum over datasets of their batches per pass, unless the config fixes it.
+    if ((st = os_balancer_create(&t, &t.bal))) goto done;
     t.epoch_steps = c->epoch_steps;
-    if (!t.epoch_steps)
+    if (!t.epoch_steps) {
         for (int g = 0; g < rt->n_groups; g++)
             t.epoch_steps += (long)((rt->groups[g].feats[OS_SPLIT_TRAIN].n + c->batch_size - 1) / c->batch_size);
+        if (t.bal) t.epoch_steps = os_balancer_epoch_steps(t.bal, t.epoch_steps, rt->n_groups);
+    }
     t.total_steps = c->max_steps > 0 ? c->max_steps : c->epochs * t.epoch_steps;
     t.eval_every = c->eval_every > 0 ? c->eval_every : t.epoch_steps;
     t.save_every = c->save_every > 0 ? c->save_every : t.eval_every;
@@ -557,7 +576,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             if (!strcmp(c->datasets[d].name, rt->groups[g].name)) t.sampler.fixed[g] = c->fixed[d];
     }
     if ((st = os_sampler_validate(&t.sampler, c->file))) goto done;
-    os_rng_seed(&t.sampler.rng, mix((uint64_t)c->seed, 0x5a3b1eULL));
+    os_rng_seed(&t.sampler.rng, os_trainer_mix((uint64_t)c->seed, 0x5a3b1eULL));
     t.best_score = -INFINITY;
     t.best_delta_m = NAN;
     if (o->resume && (st = load_checkpoint(&t))) goto done;
@@ -565,10 +584,17 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     {
         double probs[OS_MAX_TASKS];
         os_sampler_probs(&t.sampler, 0, probs);
-        fprintf(stderr, "training %ld steps (epoch = %ld steps: %s), batch %ld x %ld accumulation, sampling %s:",
+        fprintf(stderr, "training %ld steps (epoch = %ld steps: %s), batch %ld x %ld accumulation, ",
                 t.total_steps, t.epoch_steps, c->epoch_steps ? "fixed in the config" : "one pass over every dataset",
-                c->batch_size, c->grad_accumulation, json_string_value(json_object_get(json_object_get(c->root, "sampling"), "strategy")));
-        for (int g = 0; g < rt->n_groups; g++) fprintf(stderr, " %s %.3f", rt->groups[g].name, probs[g]);
+                c->batch_size, c->grad_accumulation);
+        if (t.bal && os_balancer_all_tasks(t.bal)) {
+            fprintf(stderr, "weighting %s on %s gradients: one batch of every dataset per step", c->weighting,
+                    c->weighting_rep ? "representation" : "parameter");
+        } else {
+            fprintf(stderr, "weighting %s, sampling %s:", c->weighting,
+                    json_string_value(json_object_get(json_object_get(c->root, "sampling"), "strategy")));
+            for (int g = 0; g < rt->n_groups; g++) fprintf(stderr, " %s %.3f", rt->groups[g].name, probs[g]);
+        }
         fprintf(stderr, "%s\n", o->resume ? " (resumed)" : "");
     }
     json_t *start = json_object();
@@ -578,7 +604,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     json_object_set_new(start, "epoch_steps", json_integer(t.epoch_steps));
     json_object_set_new(start, "epoch_definition",
                         json_string(c->epoch_steps ? "fixed steps" : "sum over datasets of ceil(train examples / batch)"));
-    log_event(&t, start);
+    os_trainer_log_event(&t, start);
 
     t.run_start = t.window_start = now();
     int stop = 0;
@@ -586,12 +612,20 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     double grad_norm = 0;
     while (!st && !stop && t.step < stop_at) {
         int epoch = (int)(t.step / t.epoch_steps);
+        const uint64_t step_seed = os_trainer_mix((uint64_t)c->seed, (uint64_t)t.step);
+        if (c->affinity_every > 0 && t.step % c->affinity_every == 0 &&
+            (st = os_affinity_probe(&t, c->opt.lr * os_schedule_factor(&sched, t.step))))
+            break;
         os_params_zero_grad(&rt->model.params);
         t.bad_task = NULL;
-        for (long micro = 0; micro < c->grad_accumulation && !st; micro++) {
-            int gi = rt->n_groups > 1 ? os_sampler_next(&t.sampler, epoch) : 0;
-            float total;
-            st = micro_step(&t, gi, mix(mix((uint64_t)c->seed, (uint64_t)t.step), (uint64_t)micro), &total);
+        if (t.bal && (st = os_balancer_begin_step(&t))) break;
+        if (t.bal && os_balancer_all_tasks(t.bal)) {
+            st = os_balancer_all_tasks_step(&t, step_seed);
+        } else {
+            for (long micro = 0; micro < c->grad_accumulation && !st; micro++) {
+                int gi = rt->n_groups > 1 ? os_sampler_next(&t.sampler, epoch) : 0;
+                st = micro_step(&t, gi, os_trainer_mix(step_seed, (uint64_t)micro));
+            }
         }
         if (st) break;
         os_params *p = &rt->model.params;
@@ -610,7 +644,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             t.skipped_steps++;
             json_t *ev = json_pack("{s:s, s:I, s:s}", "event", "skip", "step", (json_int_t)t.step + 1, "reason",
                                    t.bad_task ? t.bad_task : "gradient");
-            log_event(&t, ev);
+            os_trainer_log_event(&t, ev);
             if (!o->quiet)
                 fprintf(stderr, "%swarning: step %ld skipped: non-finite %s%s\n", isatty(2) ? "\r\033[K" : "",
                         t.step + 1, t.bad_task ? "loss in task " : "gradient", t.bad_task ? t.bad_task : "");
@@ -621,6 +655,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             }
             lr = c->opt.lr * os_schedule_factor(&sched, t.step);
             os_optimizer_step(&t.opt, p, lr);
+            if (t.bal && (st = os_balancer_end_step(&t, lr))) break;
         }
         t.step++;
         t.window_steps++;
@@ -634,15 +669,18 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
         json_object_set_new(end, "event", json_string(stop ? "early_stop" : "end"));
         json_object_set_new(end, "step", json_integer(t.step));
         json_object_set_new(end, "best_step", json_integer(t.best_step));
-        log_event(&t, end);
+        os_trainer_log_event(&t, end);
         if (!o->quiet && isatty(2)) fprintf(stderr, "\n");
         if (stop) fprintf(stderr, "early stop: no improvement in %ld evaluations\n", c->patience);
         st = write_summary(&t);
+        if (!st && c->affinity_every > 0) st = os_affinity_report(o->run_dir, NULL);
         print_table(&t);
     }
 done:
     if (t.metrics) fclose(t.metrics);
     os_optimizer_free(&t.opt);
+    os_balancer_free(t.bal);
+    free(t.word_first);
     json_decref(t.best_eval);
     free(t.dir_best);
     free(t.dir_ckpt);
