@@ -54,6 +54,9 @@ int onestone_model_task_problem(const onestone_model *m, int i);  // ONESTONE_PR
 int onestone_model_task_num_labels(const onestone_model *m, int i);
 // Label j of task i; NULL for regression or out of range.
 const char *onestone_model_task_label(const onestone_model *m, int i, int j);
+// The number of word pieces text becomes, [CLS] and [SEP] included, truncated to the model's limit (what
+// one prediction runs the encoder on); -1 when m or text is NULL. Thread-safe (for throughput metrics).
+int onestone_model_count_tokens(const onestone_model *m, const char *text);
 
 // A context for predictions with model m (which must outlive it). One context per thread. NULL on failure
 // (message in err). A context shares the model's weights and tokenizer; it owns only activation buffers.

@@ -186,10 +186,83 @@ static void test_head_and_sample(void) {
     os_dataset_free(ds);
 }
 
+// Whether the words of `small` appear contiguously in `big` (both single-space separated).
+static int is_word_span(const char *small, const char *big) {
+    size_t n = strlen(small);
+    for (const char *p = strstr(big, small); p; p = strstr(p + 1, small))
+        if ((p == big || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return 1;
+    return 0;
+}
+
+// Phrase-level data as SST-2 has it: 60 sentences, each with its phrases (every span of 1-3 words from its
+// start and its two halves); dev must hold sentences only and train none of their pieces.
+static void test_whole_texts(void) {
+    os_dataset *ds;
+    if (os_dataset_new(&ds) || os_dataset_add_field(ds, "label", OS_LABEL_CLASS, NULL)) return;
+    char text[128];
+    size_t line = 0;
+    for (int s = 0; s < 60; s++) {
+        const char *w[6] = {"w0", "w1", "w2", "w3", "w4", "w5"};
+        char words[6][16];
+        for (int k = 0; k < 6; k++) snprintf(words[k], sizeof words[k], "%s_%d", w[k], s % 20 == 0 ? 0 : s);
+        // sentence s: 6 words; sentences 0, 20, 40 share words but differ in the last one
+        snprintf(text, sizeof text, "%s %s %s %s %s end%d", words[0], words[1], words[2], words[3], words[4], s);
+        const char *parts[6];
+        char p1[128], p2[128], p3[128], h1[128], h2[128];
+        snprintf(p1, sizeof p1, "%s", words[0]);
+        snprintf(p2, sizeof p2, "%s %s", words[0], words[1]);
+        snprintf(p3, sizeof p3, "%s %s %s", words[0], words[1], words[2]);
+        snprintf(h1, sizeof h1, "%s %s %s", words[0], words[1], words[2]);
+        snprintf(h2, sizeof h2, "%s %s end%d", words[3], words[4], s);
+        parts[0] = text, parts[1] = p1, parts[2] = p2, parts[3] = p3, parts[4] = h1, parts[5] = h2;
+        for (int k = 0; k < 6; k++) {
+            os_example *ex = os_dataset_push(ds, "phrases.tsv", ++line);
+            ex->text = os_dataset_strndup(ds, parts[k], strlen(parts[k]));
+            ex->labels[0].kind = OS_LABEL_CLASS;
+            ex->labels[0].v.name = os_dataset_intern(ds, s % 2 ? "pos" : "neg", 3);
+        }
+    }
+    // An extra phrase that is a span of no sentence is also a whole text.
+    os_example *ex = os_dataset_push(ds, "phrases.tsv", ++line);
+    ex->text = os_dataset_strndup(ds, "lonely phrase", 13);
+    ex->labels[0].kind = OS_LABEL_CLASS;
+    ex->labels[0].v.name = os_dataset_intern(ds, "pos", 3);
+    os_split_opts o = {0.25, 9, "label"};
+    size_t *ti, *di, nt, nd;
+    os_status st = os_split_whole_texts(ds, &o, &ti, &nt, &di, &nd);
+    CHECK(st == OS_OK);
+    if (st) return;
+    CHECK(nd == 15);  // a quarter of the 61 whole texts
+    int dev_whole = 1, leak = 0;
+    for (size_t k = 0; k < nd; k++) {
+        const char *d = ds->ex[di[k]].text;
+        for (size_t i = 0; i < ds->n; i++)
+            if (i != di[k] && is_word_span(d, ds->ex[i].text) && strcmp(d, ds->ex[i].text)) dev_whole = 0;
+        for (size_t j = 0; j < nt; j++) leak += is_word_span(ds->ex[ti[j]].text, d);
+    }
+    CHECK_MSG(dev_whole, "a dev text is part of another text");
+    CHECK_MSG(leak == 0, "%d train texts are pieces of dev texts", leak);
+    // Everything that is not a piece of a dev text stays in train.
+    size_t kept = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        int in_dev_span = 0;
+        for (size_t k = 0; k < nd; k++) in_dev_span |= is_word_span(ds->ex[i].text, ds->ex[di[k]].text);
+        kept += !in_dev_span;
+    }
+    CHECK(kept == nt);
+    free(ti);
+    free(di);
+    // Pair examples are refused.
+    ds->ex[0].text_pair = "x";
+    DT_FAILS(os_split_whole_texts(ds, &o, &ti, &nt, &di, &nd), OS_ERR_INPUT, "phrases.tsv:1", "plain-text");
+    os_dataset_free(ds);
+}
+
 int main(void) {
     RUN(test_stratified);
     RUN(test_random_and_deterministic);
     RUN(test_split_edges);
     RUN(test_head_and_sample);
+    RUN(test_whole_texts);
     return th_finish();
 }

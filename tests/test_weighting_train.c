@@ -12,13 +12,12 @@
 
 #include <jansson.h>
 
+#include "cli_testutil.h"
 #include "harness.h"
 #include "train/trainer_internal.h"
 #include "util/fileio.h"
 #include "util/rng.h"
 
-static char dir[512];
-static const char *bin;
 
 static const char *const words[] = {"the", "a", "movie", "film", "is", "was", "very", "and", "of", "in"};
 static const char *const names[] = {"alice", "bob", "carol"};
@@ -28,7 +27,7 @@ static const char *pick(os_rng *r, const char *const *a, int n) { return a[os_rn
 
 static void write_files(void) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    snprintf(path, sizeof path, "%s/vocab.txt", cli_dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n.\ngood\nbad\n");
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) fprintf(f, "%s\n", words[i]);
@@ -36,7 +35,7 @@ static void write_files(void) {
     fclose(f);
     os_rng r;
     os_rng_seed(&r, 5);
-    snprintf(path, sizeof path, "%s/sent.tsv", dir);
+    snprintf(path, sizeof path, "%s/sent.tsv", cli_dir);
     f = fopen(path, "w");
     fprintf(f, "sentence\tlabel\n");
     for (int i = 0; i < 120; i++) {
@@ -45,7 +44,7 @@ static void write_files(void) {
                 pick(&r, words, 10), pos ? "positive" : "negative");
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/ner.conll", dir);
+    snprintf(path, sizeof path, "%s/ner.conll", cli_dir);
     f = fopen(path, "w");
     for (int i = 0; i < 120; i++) {
         int n = 3 + (int)os_rng_below(&r, 4);
@@ -58,7 +57,7 @@ static void write_files(void) {
         fprintf(f, ". . O O\n\n");
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/multi.jsonl", dir);
+    snprintf(path, sizeof path, "%s/multi.jsonl", cli_dir);
     f = fopen(path, "w");
     for (int i = 0; i < 120; i++) {
         int n_good = (int)os_rng_below(&r, 3);
@@ -75,7 +74,7 @@ static void write_files(void) {
 // Three datasets (sentiment, ner, multi = score + long on the same sentences) or just `multi`.
 static void write_config(const char *name, int only_multi) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
     FILE *f = fopen(path, "w");
     fprintf(f,
             "{\"seed\": 3,\n"
@@ -85,7 +84,7 @@ static void write_config(const char *name, int only_multi) {
             " \"datasets\": {\"multi\": {\"format\": \"jsonl\", \"train\": \"%s/multi.jsonl\", \"dev_fraction\": 0.2,\n"
             "     \"labels\": {\"score\": {\"kind\": \"number\"}, \"long\": {\"kind\": \"class\"}}}},\n"
             " \"tasks\": [\n",
-            dir, dir);
+            cli_dir, cli_dir);
     if (!only_multi)
         fprintf(f,
                 "  {\"name\": \"sentiment\", \"type\": \"sequence_classification\",\n"
@@ -93,7 +92,7 @@ static void write_config(const char *name, int only_multi) {
                 "  {\"name\": \"ner\", \"type\": \"token_classification\", \"scheme\": \"iob1\", \"crf\": true,\n"
                 "   \"data\": {\"format\": \"conll\", \"train\": \"%s/ner.conll\", \"dev_fraction\": 0.2,\n"
                 "            \"tag_columns\": {\"label\": 3}}},\n",
-                dir, dir);
+                cli_dir, cli_dir);
     fprintf(f,
             "  {\"name\": \"score\", \"type\": \"regression\", \"dataset\": \"multi\", \"field\": \"score\"},\n"
             "  {\"name\": \"long\", \"type\": \"sequence_classification\", \"dataset\": \"multi\", \"field\": \"long\"}\n"
@@ -103,26 +102,11 @@ static void write_config(const char *name, int only_multi) {
     fclose(f);
 }
 
-static int run(const char *args) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s > %s/out.txt 2> %s/err.txt", bin, args, dir, dir);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *read_text(const char *name) {
-    char path[1200], *data = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (os_read_file(path, &data, &len)) return strdup("");
-    return data;
-}
-
 // The last "train" event of RUN/metrics.jsonl (new reference) or NULL.
 static json_t *last_event(const char *run_dir, const char *kind) {
-    char name[1200];
+    char name[400];
     snprintf(name, sizeof name, "%s/metrics.jsonl", run_dir);
-    char *text = read_text(name), *save = NULL;
+    char *text = cli_read(name), *save = NULL;
     json_t *last = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *ev = json_loads(line, 0, NULL);
@@ -137,28 +121,11 @@ static json_t *last_event(const char *run_dir, const char *kind) {
     return last;
 }
 
-static int same_file(const char *a, const char *b) {
-    char *x, *y;
-    size_t lx, ly;
-    char pa[1200], pb[1200];
-    snprintf(pa, sizeof pa, "%s/%s", dir, a);
-    snprintf(pb, sizeof pb, "%s/%s", dir, b);
-    if (os_read_file(pa, &x, &lx)) return 0;
-    if (os_read_file(pb, &y, &ly)) {
-        free(x);
-        return 0;
-    }
-    int same = lx == ly && lx > 0 && !memcmp(x, y, lx);
-    free(x);
-    free(y);
-    return same;
-}
-
 // ---- per-task gradients are isolated and linear -----------------------------------------------------------
 
 static void test_task_gradients_are_linear(void) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/multi_only.json", dir);
+    snprintf(path, sizeof path, "%s/multi_only.json", cli_dir);
     os_train_config cfg;
     os_runtime rt = {0};
     os_status st = os_train_config_load(&cfg, path, NULL, 0);
@@ -223,7 +190,7 @@ static const char *const strategies[] = {"ew", "uw", "dwa", "gls", "rlw", "gradn
                                          "graddrop", "dbmtl"};
 
 static void check_run(const char *run_name, const char *what, const char *strategy) {
-    char run_dir[1200];
+    char run_dir[300];
     snprintf(run_dir, sizeof run_dir, "%s", run_name);
     json_t *ev = last_event(run_dir, "train");
     CHECK_MSG(ev != NULL, "%s: no train event", what);
@@ -254,10 +221,10 @@ static void test_every_strategy_trains(void) {
             snprintf(run_name, sizeof run_name, "runs/%s%s", s, rep ? "_rep" : "");
             snprintf(what, sizeof what, "%s (%s)", s, rep ? "rep" : "params");
             snprintf(args, sizeof args,
-                     "train %s/%s --out %s/%s --set weighting.strategy=%s --set weighting.grads=%s --quiet", dir,
-                     only_multi ? "multi_only.json" : "config.json", dir, run_name, s, rep ? "rep" : "params");
-            int rc = run(args);
-            char *err = read_text("err.txt");
+                     "train %s/%s --out %s/%s --set weighting.strategy=%s --set weighting.grads=%s --quiet", cli_dir,
+                     only_multi ? "multi_only.json" : "config.json", cli_dir, run_name, s, rep ? "rep" : "params");
+            int rc = cli_run(args);
+            char *err = cli_read("err.txt");
             CHECK_MSG(rc == 0, "%s: exit %d: %s", what, rc, err);
             free(err);
             if (rc == 0) check_run(run_name, what, s);
@@ -265,10 +232,10 @@ static void test_every_strategy_trains(void) {
     }
     // MGDA-UB (representation gradients), on one dataset (full rows) and on three (summed rows, second forward).
     for (int only = 0; only < 2; only++) {
-        snprintf(args, sizeof args, "train %s/%s --out %s/runs/mgda_ub%d --set weighting.strategy=mgda_ub --quiet", dir,
-                 only ? "multi_only.json" : "config.json", dir, only);
-        int rc = run(args);
-        char *err = read_text("err.txt");
+        snprintf(args, sizeof args, "train %s/%s --out %s/runs/mgda_ub%d --set weighting.strategy=mgda_ub --quiet", cli_dir,
+                 only ? "multi_only.json" : "config.json", cli_dir, only);
+        int rc = cli_run(args);
+        char *err = cli_read("err.txt");
         CHECK_MSG(rc == 0, "mgda_ub: exit %d: %s", rc, err);
         free(err);
         snprintf(run_name, sizeof run_name, "runs/mgda_ub%d", only);
@@ -286,23 +253,23 @@ static void test_resume_is_exact(void) {
         const char *s = cases[i][0], *g = cases[i][1];
         const char *steps = !strcmp(s, "dwa") ? "--set training.max_steps=40 --set sampling.epoch_steps=6" : "";
         snprintf(args, sizeof args, "train %s/config.json --out %s/res/%s_full --set weighting.strategy=%s "
-                 "--set weighting.grads=%s %s --quiet", dir, dir, s, s, g, steps);
-        CHECK(run(args) == 0);
+                 "--set weighting.grads=%s %s --quiet", cli_dir, cli_dir, s, s, g, steps);
+        CHECK(cli_run(args) == 0);
         snprintf(args, sizeof args, "train %s/config.json --out %s/res/%s_part --set weighting.strategy=%s "
-                 "--set weighting.grads=%s %s --max-steps 5 --quiet", dir, dir, s, s, g, steps);
-        CHECK(run(args) == 0);
-        snprintf(args, sizeof args, "train --resume --out %s/res/%s_part --quiet", dir, s);
-        CHECK(run(args) == 0);
+                 "--set weighting.grads=%s %s --max-steps 5 --quiet", cli_dir, cli_dir, s, s, g, steps);
+        CHECK(cli_run(args) == 0);
+        snprintf(args, sizeof args, "train --resume --out %s/res/%s_part --quiet", cli_dir, s);
+        CHECK(cli_run(args) == 0);
         snprintf(a, sizeof a, "res/%s_full/checkpoint/model.safetensors", s);
         snprintf(b, sizeof b, "res/%s_part/checkpoint/model.safetensors", s);
-        CHECK_MSG(same_file(a, b), "%s: resumed parameters differ from an uninterrupted run", s);
+        CHECK_MSG(cli_same_file(a, b), "%s: resumed parameters differ from an uninterrupted run", s);
         snprintf(a, sizeof a, "res/%s_full/checkpoint/optimizer.safetensors", s);
         snprintf(b, sizeof b, "res/%s_part/checkpoint/optimizer.safetensors", s);
-        CHECK_MSG(same_file(a, b), "%s: resumed optimizer state differs", s);
+        CHECK_MSG(cli_same_file(a, b), "%s: resumed optimizer state differs", s);
         if (!strcmp(s, "dbmtl")) {
             snprintf(a, sizeof a, "res/%s_full/checkpoint/weighting.safetensors", s);
             snprintf(b, sizeof b, "res/%s_part/checkpoint/weighting.safetensors", s);
-            CHECK_MSG(same_file(a, b), "dbmtl: resumed gradient buffer differs");
+            CHECK_MSG(cli_same_file(a, b), "dbmtl: resumed gradient buffer differs");
         }
     }
 }
@@ -312,9 +279,9 @@ static void test_resume_is_exact(void) {
 static void test_uw_weights_follow_losses(void) {
     char args[4096];
     snprintf(args, sizeof args, "train %s/config.json --out %s/uw_long --set weighting.strategy=uw "
-             "--set training.max_steps=60 --set training.log_every=60 --set optimizer.lr=0.02 --quiet", dir, dir);
-    CHECK(run(args) == 0);
-    char run_dir[1200];
+             "--set training.max_steps=60 --set training.log_every=60 --set optimizer.lr=0.02 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    char run_dir[300];
     snprintf(run_dir, sizeof run_dir, "uw_long");
     json_t *ev = last_event(run_dir, "train");
     CHECK(ev != NULL);
@@ -341,8 +308,8 @@ static void test_uw_weights_follow_losses(void) {
 
 static void test_affinity(void) {
     char args[4096];
-    snprintf(args, sizeof args, "train %s/config.json --out %s/aff --set weighting.affinity_every=3 --quiet", dir, dir);
-    CHECK(run(args) == 0);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/aff --set weighting.affinity_every=3 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
     json_t *ev = last_event("aff", "affinity");
     CHECK(ev != NULL);
     if (ev) {
@@ -361,18 +328,18 @@ static void test_affinity(void) {
             }
         json_decref(ev);
     }
-    snprintf(args, sizeof args, "affinity %s/aff", dir);
-    CHECK(run(args) == 0);
-    char *out = read_text("out.txt");
+    snprintf(args, sizeof args, "affinity %s/aff", cli_dir);
+    CHECK(cli_run(args) == 0);
+    char *out = cli_read("out.txt");
     CHECK(strstr(out, "gradient cosine") && strstr(out, "suggested grouping") && strstr(out, "sentiment"));
     free(out);
-    char *rep = read_text("aff/affinity.json");
+    char *rep = cli_read("aff/affinity.json");
     CHECK(strstr(rep, "\"suggested\"") && strstr(rep, "\"lookahead\""));
     free(rep);
     // A run without probes: a one-line error.
-    snprintf(args, sizeof args, "affinity %s/runs/ew", dir);
-    CHECK(run(args) == 3);
-    char *err = read_text("err.txt");
+    snprintf(args, sizeof args, "affinity %s/runs/ew", cli_dir);
+    CHECK(cli_run(args) == 3);
+    char *err = cli_read("err.txt");
     CHECK(strstr(err, "no affinity events") != NULL);
     free(err);
 }
@@ -394,22 +361,21 @@ static void test_bad_configs(void) {
     };
     char args[4096];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        snprintf(args, sizeof args, "train %s/config.json --out %s/bad %s --quiet", dir, dir, cases[i][0]);
-        int rc = run(args);
-        char *err = read_text("err.txt");
+        snprintf(args, sizeof args, "train %s/config.json --out %s/bad %s --quiet", cli_dir, cli_dir, cases[i][0]);
+        int rc = cli_run(args);
+        char *err = cli_read("err.txt");
         CHECK_MSG(rc == 3 && strstr(err, cases[i][1]) != NULL, "%s: exit %d: %s", cases[i][0], rc, err);
         free(err);
     }
 }
 
 int main(void) {
-    bin = getenv("ONESTONE_BIN");
-    if (!bin) {
+    if (!getenv("ONESTONE_BIN")) {
         fprintf(stderr, "ONESTONE_BIN not set\n");
         return 1;
     }
-    snprintf(dir, sizeof dir, "%s/weighting_train", th_tmpdir());
-    os_mkdirs(dir);
+    snprintf(cli_dir, sizeof cli_dir, "%s/weighting_train", th_tmpdir());
+    os_mkdirs(cli_dir);
     write_files();
     write_config("config.json", 0);
     write_config("multi_only.json", 1);

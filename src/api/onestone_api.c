@@ -112,6 +112,17 @@ ONESTONE_API const char *onestone_model_task_label(const onestone_model *m, int 
     return h && h->labels && j >= 0 && j < h->num_labels ? h->labels[j] : NULL;
 }
 
+ONESTONE_API int onestone_model_count_tokens(const onestone_model *m, const char *text) {
+    if (!m || !text) return -1;
+    os_encode_options eo = os_encode_options_default();
+    eo.max_length = m->p.max_length;
+    os_encoding enc;
+    os_encoding_init(&enc);
+    int n = os_tokenizer_encode(m->p.tok, text, strlen(text), &eo, &enc) ? -1 : enc.n;
+    os_encoding_free(&enc);
+    return n;
+}
+
 // Frees what a view owns: its activations, head buffers, head array and active flags.
 static void view_free(os_model *v) {
     if (v->planned) os_encoder_acts_free(&v->acts);
@@ -132,6 +143,7 @@ static os_status view_new(os_model *v, const os_model *src) {
     v->cfg = src->cfg;
     v->params = src->params;
     v->enc = src->enc;
+    v->deploy = src->deploy;  // compressed layers: read-only, shared like the parameters
     v->n_heads = src->n_heads;
     v->head_prefixes = src->head_prefixes;
     size_t nh = (size_t)(src->n_heads ? src->n_heads : 1);

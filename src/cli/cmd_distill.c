@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/run_args.h"
 #include "distill/distiller.h"
 #include "distill/unlabeled.h"
 #include "util/fileio.h"
@@ -83,62 +84,29 @@ int cmd_distill(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
-    const char *config = NULL, *out = NULL;
-    char **sets = calloc((size_t)argc + 1, sizeof(char *));
-    char seed_buf[64];
-    int n_sets = 0, resume = 0, quiet = 0;
-    long max_steps = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(a, "--set") && i + 1 < argc) sets[n_sets++] = argv[++i];
-        else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            snprintf(seed_buf, sizeof seed_buf, "seed=%s", argv[++i]);
-            sets[n_sets++] = seed_buf;
-        } else if (!strcmp(a, "--max-steps") && i + 1 < argc) {
-            char *end;
-            max_steps = strtol(argv[++i], &end, 10);
-            if (*end || max_steps <= 0) {
-                fprintf(stderr, "onestone distill: --max-steps needs a positive integer, got '%s'\n", argv[i]);
-                free(sets);
-                return 2;
-            }
-        } else if (!strcmp(a, "--resume")) resume = 1;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (a[0] == '-' || config) {
-            fprintf(stderr, "onestone distill: unexpected argument '%s' (see onestone distill --help)\n", a);
-            free(sets);
-            return 2;
-        } else config = a;
-    }
-    if (!out || (!config && !resume) || (resume && n_sets)) {
-        fprintf(stderr, "onestone distill: %s (see onestone distill --help)\n",
-                resume && n_sets ? "--resume uses the run's saved config; --set/--seed cannot change it"
-                                 : "needs CONFIG.json and --out RUN_DIR");
-        free(sets);
+    cli_run_args a;
+    if (cli_run_args_parse(&a, "distill", argc, argv)) {
+        cli_run_args_free(&a);
         return 2;
     }
-    char *saved = resume ? os_path_join(out, "config.json") : NULL;
-    if (saved) config = saved;
     os_train_config cfg;
     os_distill_config dc;
     os_runtime rt;
     memset(&rt, 0, sizeof rt);
     memset(&dc, 0, sizeof dc);
-    os_status st = os_train_config_load(&cfg, config, sets, n_sets);
+    os_status st = os_train_config_load(&cfg, a.config, a.sets, a.n_sets);
     if (!st) st = os_distill_config_parse(&dc, &cfg);
     if (!st) st = os_runtime_build(&rt, &cfg, stderr);
     for (int i = 0; i < rt.n_tasks && !st; i++)
         if (dc.unlabeled[i]) st = os_distill_add_unlabeled(&rt, i, dc.unlabeled[i], dc.unlabeled_limit[i], stderr);
     if (!st) {
-        os_train_opts o = {.run_dir = out, .resume = resume, .max_steps = max_steps, .quiet = quiet};
+        os_train_opts o = {.run_dir = a.out, .resume = a.resume, .max_steps = a.max_steps, .quiet = a.quiet};
         st = distill(&rt, &dc, &o);
     }
-    if (!st) printf("student saved in %s/best; try: echo \"some text\" | onestone predict %s/best\n", out, out);
+    if (!st) printf("student saved in %s/best; try: echo \"some text\" | onestone predict %s/best\n", a.out, a.out);
     os_runtime_free(&rt);
     os_distill_config_free(&dc);
     os_train_config_free(&cfg);
-    free(saved);
-    free(sets);
+    cli_run_args_free(&a);
     return st ? cli_report("distill", st) : 0;
 }

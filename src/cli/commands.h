@@ -21,5 +21,9 @@ int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
 int cmd_affinity(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 #endif

@@ -25,6 +25,12 @@ os_status os_split_indices(const os_dataset *ds, const os_split_opts *o, size_t 
 // The same, as two new datasets (copies, in file order).
 os_status os_dataset_split(const os_dataset *ds, const os_split_opts *o, os_dataset **train, os_dataset **dev);
 
+// Dev from whole texts only, for phrase-level data such as SST-2 (src/data/split_whole.c): dev is drawn (as
+// os_split_indices would, on those texts) among the texts that are not a word span of another text, and
+// train is every text that is not a word span of a dev text. Needs plain single-text examples.
+os_status os_split_whole_texts(const os_dataset *ds, const os_split_opts *o, size_t **train_idx, size_t *n_train,
+                               size_t **dev_idx, size_t *n_dev);
+
 // The first n examples (all of them when n >= ds->n), as a new dataset.
 os_status os_dataset_head(const os_dataset *ds, size_t n, os_dataset **out);
 // n examples drawn at random without replacement (all when n >= ds->n), kept in file order.

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy/deploy.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "util/fileio.h"
@@ -37,6 +38,7 @@ static json_t *config_json(const os_model *m, const json_t *extra) {
         json_object_set_new(root, "problem_type", json_string(os_problem_name(h->problem)));
         json_object_set_new(root, "num_labels", json_integer(h->num_labels));
     }
+    if (os_params_find(&m->params, "cls.predictions.bias") >= 0) arch = "BertForMaskedLM";  // an MLM pretraining model
     json_t *archs = json_array();
     json_array_append_new(archs, json_string(arch));
     json_object_set_new(root, "architectures", archs);
@@ -69,18 +71,23 @@ os_status os_model_save(const os_model *m, const char *dir, const json_t *extra)
     os_status st = os_mkdirs(dir);
     if (st) return st;
     char *cfg_path = os_path_join(dir, "config.json"), *st_path = os_path_join(dir, "model.safetensors");
-    os_st_entry *entries = os_calloc((size_t)m->params.n, sizeof *entries);
+    const size_t n_deploy = m->deploy ? os_deploy_n_tensors(m->deploy) : 0;  // compressed layers (src/deploy)
+    os_st_entry *entries = os_calloc((size_t)m->params.n + n_deploy, sizeof *entries);
     json_t *root = config_json(m, extra);
+    if (root && m->deploy) os_deploy_annotate_config(m->deploy, root);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     if (!cfg_path || !st_path || !entries || !root || !text) {
         st = os_fail(OS_ERR_NOMEM, "out of memory saving model to %s", dir);
         goto done;
     }
+    size_t n = 0;
     for (int i = 0; i < m->params.n; i++) {
         const os_param_entry *e = &m->params.entries[i];
-        entries[i] = (os_st_entry){e->name, OS_DT_F32, m->params.data + e->offset, e->ndim, e->shape};
+        if (m->deploy && os_deploy_owns_param(e->name)) continue;
+        entries[n++] = (os_st_entry){e->name, OS_DT_F32, m->params.data + e->offset, e->ndim, e->shape};
     }
-    st = os_st_write(st_path, entries, (size_t)m->params.n, NULL);
+    if (m->deploy) os_deploy_tensors(m->deploy, entries + n);
+    st = os_st_write(st_path, entries, n + n_deploy, NULL);
     if (!st) {
         size_t len = strlen(text);
         text[len] = '\n';  // json_dumps leaves room: replace the NUL only in the written copy
@@ -319,7 +326,9 @@ os_status os_model_load(os_model *m, const char *dir) {
                          st_path, pool_name, tl.specs[i].name);
             goto done;
         }
-    rc = os_model_create(m, &cfg, tl.specs, tl.n, with_pooler);
+    const json_t *deploy = os ? json_object_get(os, "deploy") : NULL;  // int8 / pruned layers (src/deploy)
+    rc = deploy ? os_model_create_for_deploy(m, &cfg, tl.specs, tl.n, with_pooler)
+                : os_model_create(m, &cfg, tl.specs, tl.n, with_pooler);
     if (rc) goto done;
     for (int i = 0; i < m->params.n; i++) {
         const os_param_entry *e = &m->params.entries[i];
@@ -334,6 +343,7 @@ os_status os_model_load(os_model *m, const char *dir) {
         if (!rc) rc = os_st_tensor_f32(&st, t, m->params.data + e->offset, e->numel);
         if (rc) goto done;
     }
+    if (deploy) rc = os_deploy_load(&m->deploy, &st, deploy, &m->cfg, file_prefix, cfg_path);
 done:
     if (rc) os_model_free(m);
     task_list_free(&tl);

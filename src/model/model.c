@@ -2,12 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy/deploy.h"
 #include "model/model.h"
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks, int n_tasks,
-                          int with_pooler) {
+static os_status model_create(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks, int n_tasks,
+                              int with_pooler, int encoder_layers) {
     memset(m, 0, sizeof *m);
     os_status st = os_bert_config_validate(cfg, "model config");
     if (st) return st;
@@ -15,7 +16,9 @@ os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_
     for (int i = 0; i < n_tasks; i++)
         if (tasks[i].level == OS_TASK_SEQUENCE && !with_pooler)
             return os_fail(OS_ERR_INPUT, "task '%s': sequence-level tasks need the encoder's pooler", tasks[i].name);
-    os_encoder_register(&m->enc, &m->params, cfg, "bert.", with_pooler);
+    os_bert_config enc_cfg = *cfg;
+    enc_cfg.num_hidden_layers = encoder_layers;
+    os_encoder_register(&m->enc, &m->params, &enc_cfg, "bert.", with_pooler);
     m->heads = os_calloc((size_t)(n_tasks ? n_tasks : 1), sizeof *m->heads);
     m->head_prefixes = os_calloc((size_t)(n_tasks ? n_tasks : 1), sizeof *m->head_prefixes);
     if (!m->heads || !m->head_prefixes) return OS_ERR_NOMEM;
@@ -59,6 +62,16 @@ os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_
     return os_params_alloc(&m->params);
 }
 
+os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks, int n_tasks,
+                          int with_pooler) {
+    return model_create(m, cfg, tasks, n_tasks, with_pooler, cfg->num_hidden_layers);
+}
+
+os_status os_model_create_for_deploy(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks,
+                                     int n_tasks, int with_pooler) {
+    return model_create(m, cfg, tasks, n_tasks, with_pooler, 0);
+}
+
 void os_model_init_weights(os_model *m, uint64_t seed) {
     os_encoder_init(&m->enc, &m->params, seed);
     for (int i = 0; i < m->n_heads; i++)
@@ -95,6 +108,7 @@ void os_model_free(os_model *m) {
     free(m->heads);
     free(m->head_prefixes);
     free(m->active);
+    os_deploy_free(m->deploy);
     os_encoder_free(&m->enc);
     os_params_free(&m->params);
     memset(m, 0, sizeof *m);
@@ -121,7 +135,8 @@ os_status os_model_forward(os_model *m, const os_batch_input *in, const uint8_t 
     }
     os_status st = os_model_plan(m, B, T);
     if (st) return st;
-    st = os_encoder_forward(&m->enc, &m->params, &m->acts, in->ids, in->type_ids, in->mask, B, T, training, seed);
+    if (m->deploy) st = os_deploy_forward(m->deploy, m, in, training);  // compressed models (src/deploy)
+    else st = os_encoder_forward(&m->enc, &m->params, &m->acts, in->ids, in->type_ids, in->mask, B, T, training, seed);
     if (st) return st;
     for (int i = 0; i < m->n_heads; i++)
         if (m->active[i])

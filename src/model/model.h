@@ -20,6 +20,8 @@ typedef struct {
     const char *tag_scheme;     // token tasks: "iob1", "bio", "bioes" or "none" (NULL = none); CRF constraints
 } os_task_spec;
 
+struct os_deploy;  // src/deploy/deploy.h
+
 typedef struct {
     os_bert_config cfg;
     os_params params;
@@ -30,12 +32,17 @@ typedef struct {
     os_encoder_acts acts;
     int planned;
     uint8_t *active;  // (n_heads) heads computed by the last forward
+    struct os_deploy *deploy;  // int8 / structurally pruned encoder layers (inference only), or NULL
 } os_model;
 
 // Builds the parameter layout for `cfg` and `tasks` and allocates zeroed parameters. The encoder's tensors
 // are named "bert.…" (HF's names).
 os_status os_model_create(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks, int n_tasks,
                           int with_pooler);
+// As os_model_create, but the parameter store gets no transformer layers: a compressed model's layers live
+// in m->deploy (src/deploy), which the caller attaches.
+os_status os_model_create_for_deploy(os_model *m, const os_bert_config *cfg, const os_task_spec *tasks,
+                                     int n_tasks, int with_pooler);
 // HF-style random initialisation of every parameter.
 void os_model_init_weights(os_model *m, uint64_t seed);
 // Plans activations for batches up to (B_max, T_max); can be called again to grow.

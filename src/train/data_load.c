@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,7 +90,7 @@ static os_status read_one(const os_cfg_ctx *c, const json_t *spec, const char *f
         st = os_read_conll(path, &o, out);
     } else if (!strcmp(format, "tsv") || !strcmp(format, "csv")) {
         static const char *const keys[] = {"format", "train", "dev", "dev_fraction", "stratify", "train_limit",
-                                           "dev_limit", "text_column", "pair_column", "id_column", "label_columns",
+                                           "dev_limit", "dev_whole_texts", "text_column", "pair_column", "id_column", "label_columns",
                                            NULL};
         TRY(os_cfg_check_keys(c, spec, keys));
         os_delim_opts o = {.format = !strcmp(format, "csv") ? OS_DELIM_CSV : OS_DELIM_TSV};
@@ -107,7 +108,7 @@ static os_status read_one(const os_cfg_ctx *c, const json_t *spec, const char *f
         free(specs);
     } else if (!strcmp(format, "jsonl")) {
         static const char *const keys[] = {"format", "train", "dev", "dev_fraction", "stratify", "train_limit",
-                                           "dev_limit", "text_key", "pair_key", "words_key", "id_key", "labels", NULL};
+                                           "dev_limit", "dev_whole_texts", "text_key", "pair_key", "words_key", "id_key", "labels", NULL};
         TRY(os_cfg_check_keys(c, spec, keys));
         os_jsonl_opts o = {0};
         TRY(os_cfg_string(c, spec, "text_key", NULL, &o.text_key));
@@ -183,6 +184,9 @@ os_status os_data_load(const json_t *spec, const char *file, const char *path, u
     TRY(os_cfg_string(&c, spec, "stratify", NULL, &stratify));
     TRY(os_cfg_int(&c, spec, "train_limit", 0, 0, 1L << 40, &train_limit));
     TRY(os_cfg_int(&c, spec, "dev_limit", 0, 0, 1L << 40, &dev_limit));
+    int whole_texts;
+    TRY(os_cfg_bool(&c, spec, "dev_whole_texts", 0, &whole_texts));
+    if (whole_texts && dev_path) return os_cfg_error(&c, "dev_whole_texts", "carves dev from train: leave out \"dev\"");
 
     os_dataset *all = NULL;
     os_status st = read_one(&c, spec, format, train_path, &all);
@@ -211,7 +215,22 @@ os_status os_data_load(const json_t *spec, const char *file, const char *path, u
             return os_cfg_error(&c, "stratify", "names no field of the data ('%s')", stratify);
         }
         os_split_opts so = {frac, seed ^ 0x5eedULL, stratify ? stratify : first_class_field(all)};
-        st = os_dataset_split(all, &so, train, dev);
+        if (whole_texts) {
+            size_t *ti = NULL, *di = NULL, nt, nd;
+            st = os_split_whole_texts(all, &so, &ti, &nt, &di, &nd);
+            if (!st) st = os_dataset_subset(all, ti, nt, train);
+            if (!st) st = os_dataset_subset(all, di, nd, dev);
+            if (!st) fprintf(stderr, "%s: dev from whole texts: %zu dev, %zu train (%zu spans of dev texts left out)\n",
+                             train_path, nd, nt, all->n - nt - nd);
+            if (st) {
+                os_dataset_free(*train);
+                *train = NULL;
+            }
+            free(ti);
+            free(di);
+        } else {
+            st = os_dataset_split(all, &so, train, dev);
+        }
         os_dataset_free(all);
     }
     if (!st) st = limit(train, train_limit, seed + 1);

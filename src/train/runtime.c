@@ -6,6 +6,7 @@
 #include "train/data_load.h"
 #include "train/evaluate.h"
 #include "train/runtime.h"
+#include "util/fileio.h"
 
 static const char *const entity_markers[] = {"<e1>", "</e1>", "<e2>", "</e2>"};
 
@@ -37,10 +38,16 @@ static const char *kind_name(os_label_kind k) {
 
 // Copies every tensor of `from` whose name and shape match into `to`; word embeddings are copied row by
 // row when the vocabulary grew (added entity markers keep their fresh initialisation).
-static int copy_matching(os_model *to, const os_model *from) {
+// With reinit_top > 0 the top reinit_top encoder layers and the pooler keep their fresh initialisation
+// ("re-initialising the top layers" for fine-tuning, Zhang et al. 2021).
+static int copy_matching(os_model *to, const os_model *from, int reinit_top) {
     int copied = 0;
+    const int L = to->cfg.num_hidden_layers;
     for (int i = 0; i < to->params.n; i++) {
         const os_param_entry *e = &to->params.entries[i];
+        const char *lp = strstr(e->name, "bert.encoder.layer.");
+        int layer = lp ? atoi(lp + strlen("bert.encoder.layer.")) : -1;
+        if (reinit_top > 0 && (layer >= L - reinit_top || strstr(e->name, "bert.pooler."))) continue;
         int j = os_params_find(&from->params, e->name);
         if (j < 0) continue;
         const os_param_entry *f = &from->params.entries[j];
@@ -87,13 +94,35 @@ static os_status build_model(os_runtime *rt, FILE *log) {
             specs[i].tag_scheme = t->vocab.convert_iob1 ? "bio" : tc->scheme;
         if (tc->type == OS_TT_REGRESSION) specs[i].labels = NULL;
     }
-    os_status st = os_model_create(&rt->model, &enc, specs, rt->n_tasks, 1);
+    // model.keep_init_tasks: the init model's other tasks stay, as heads without data (never trained here).
+    int n_heads = rt->n_tasks;
+    for (int h = 0; cfg->keep_init_tasks && h < init->n_heads; h++) {
+        const os_head *ih = &init->heads[h];
+        int listed = 0;
+        for (int i = 0; i < rt->n_tasks; i++) listed |= !strcmp(rt->tasks[i].cfg->name, ih->name);
+        if (listed) continue;
+        if (n_heads == OS_MAX_TASKS) return os_fail(OS_ERR_INPUT, "%s: more than %d tasks with the kept ones", cfg->file, OS_MAX_TASKS);
+        specs[n_heads++] = (os_task_spec){.name = ih->name, .level = ih->level, .problem = ih->problem,
+                                          .num_labels = ih->num_labels, .labels = (const char *const *)ih->labels,
+                                          .dropout = ih->dropout, .loss_weight = ih->loss_weight,
+                                          .param_prefix = init->head_prefixes[h], .crf = ih->crf,
+                                          .tag_scheme = ih->tag_scheme};
+        if (log) fprintf(log, "init: keeping task '%s' of %s (not trained here)\n", ih->name, cfg->init);
+    }
+    if (cfg->reinit_layers > enc.num_hidden_layers)
+        return os_fail(OS_ERR_INPUT, "%s: field 'model.reinit_layers' (%ld) exceeds the encoder's %d layers", cfg->file,
+                       cfg->reinit_layers, enc.num_hidden_layers);
+    // A compressed init (int8 / pruned layers, src/deploy) hands its layers over: evaluation only.
+    const int compressed = have_init && init->deploy;
+    os_status st = compressed ? os_model_create_for_deploy(&rt->model, &enc, specs, n_heads, 1)
+                              : os_model_create(&rt->model, &enc, specs, n_heads, 1);
     if (!st) {
         os_model_init_weights(&rt->model, (uint64_t)cfg->seed);
         if (have_init) {
-            int n = copy_matching(&rt->model, init);
+            int n = copy_matching(&rt->model, init, (int)cfg->reinit_layers);
             if (log) fprintf(log, "init: %d of %d tensors loaded from %s\n", n, rt->model.params.n, cfg->init);
         }
+        if (compressed) rt->model.deploy = rt->init_model->deploy, rt->init_model->deploy = NULL;
     }
     return st;
 }
@@ -162,6 +191,18 @@ os_status os_runtime_build(os_runtime *rt, os_train_config *cfg, void *logp) {
     rt->cfg = cfg;
     os_tokenizer_options to = os_tokenizer_options_default();
     to.lowercase = cfg->lowercase;
+    // An onestone pretraining run directory stands for its model (RUN_DIR/model).
+    char *run_model = cfg->init ? os_path_join(cfg->init, "model") : NULL;
+    char *run_weights = run_model ? os_path_join(run_model, "model.safetensors") : NULL;
+    char *init_weights = cfg->init ? os_path_join(cfg->init, "model.safetensors") : NULL;
+    if (init_weights && !os_path_exists(init_weights) && os_path_exists(run_weights)) {
+        free(cfg->init);
+        cfg->init = run_model;
+        run_model = NULL;
+    }
+    free(run_model);
+    free(run_weights);
+    free(init_weights);
     os_status st = os_tokenizer_load(cfg->init ? cfg->init : cfg->vocab, &to, &rt->tok);
     if (st) return st;
     if (cfg->init) {

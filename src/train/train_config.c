@@ -93,11 +93,12 @@ static os_status parse_encoder(os_train_config *c, const os_cfg_ctx *ctx, json_t
     return OS_OK;
 }
 
-static os_status parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
+os_status os_train_config_parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
     json_t *m, *e;
     os_cfg_ctx ctx = os_cfg_child(root_ctx, "model", 0);
     TRY(sub_object(root_ctx, root, "model", &m));
-    static const char *const keys[] = {"init", "vocab", "lowercase", "max_seq_length", "encoder", NULL};
+    static const char *const keys[] = {"init", "vocab", "lowercase", "max_seq_length", "encoder",
+                                       "reinit_layers", "keep_init_tasks", NULL};
     TRY(os_cfg_check_keys(&ctx, m, keys));
     TRY(rd_str(&ctx, m, "init", NULL, &c->init));
     TRY(rd_str(&ctx, m, "vocab", NULL, &c->vocab));
@@ -108,6 +109,10 @@ static os_status parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, jso
     c->lowercase = -1;
     if (lc && !json_is_null(lc)) TRY(rd_bool(&ctx, m, "lowercase", 1, &c->lowercase));
     TRY(rd_int(&ctx, m, "max_seq_length", 128, 8, 65536, &c->max_seq_length));
+    TRY(rd_int(&ctx, m, "reinit_layers", 0, 0, 1000, &c->reinit_layers));
+    TRY(rd_bool(&ctx, m, "keep_init_tasks", 0, &c->keep_init_tasks));
+    if ((c->reinit_layers || c->keep_init_tasks) && !c->init)
+        return os_cfg_error(&ctx, c->reinit_layers ? "reinit_layers" : "keep_init_tasks", "needs model.init");
     TRY(sub_object(&ctx, m, "encoder", &e));
     os_cfg_ctx ectx = os_cfg_child(&ctx, "encoder", 0);
     TRY(parse_encoder(c, &ectx, e));
@@ -375,12 +380,13 @@ static os_status parse_training(os_train_config *c, const os_cfg_ctx *root_ctx, 
     return OS_OK;
 }
 
-static os_status parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
+os_status os_train_config_parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root) {
     json_t *o, *s;
     os_cfg_ctx ctx = os_cfg_child(root_ctx, "optimizer", 0);
     TRY(sub_object(root_ctx, root, "optimizer", &o));
     static const char *const keys[] = {"type", "lr", "weight_decay", "beta1", "beta2", "eps", "momentum", "nesterov",
-                                       "head_lr", "layer_lr_decay", "freeze_embeddings", "freeze_layers", NULL};
+                                       "head_lr", "layer_lr_decay", "freeze_embeddings", "freeze_layers",
+                                       "freeze_encoder", "gradual_unfreezing", NULL};
     TRY(os_cfg_check_keys(&ctx, o, keys));
     char *type;
     TRY(rd_str(&ctx, o, "type", "adamw", &type));
@@ -408,6 +414,16 @@ static os_status parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx,
     TRY(rd_num(&ctx, o, "layer_lr_decay", 1, 1e-6, 1, &c->layer_lr_decay));
     TRY(rd_bool(&ctx, o, "freeze_embeddings", 0, &c->freeze_embeddings));
     TRY(rd_int(&ctx, o, "freeze_layers", 0, 0, 1000, &c->freeze_layers));
+    TRY(rd_bool(&ctx, o, "freeze_encoder", 0, &c->freeze_encoder));
+    json_t *gu;
+    os_cfg_ctx gctx = os_cfg_child(&ctx, "gradual_unfreezing", 0);
+    TRY(sub_object(&ctx, o, "gradual_unfreezing", &gu));
+    static const char *const gkeys[] = {"every_steps", "every_epochs", NULL};
+    TRY(os_cfg_check_keys(&gctx, gu, gkeys));
+    TRY(rd_int(&gctx, gu, "every_steps", 0, 0, 1L << 40, &c->unfreeze_every_steps));
+    TRY(rd_int(&gctx, gu, "every_epochs", 0, 0, 1000000, &c->unfreeze_every_epochs));
+    if (c->unfreeze_every_steps && c->unfreeze_every_epochs)
+        return os_cfg_error(&gctx, "every_epochs", "and 'every_steps' cannot both be set");
 
     os_cfg_ctx sctx = os_cfg_child(root_ctx, "schedule", 0);
     TRY(sub_object(root_ctx, root, "schedule", &s));
@@ -431,12 +447,12 @@ static os_status parse_all(os_train_config *c) {
                                        "schedule", "weighting", "description", "distill", NULL};
     TRY(os_cfg_check_keys(&root_ctx, root, keys));
     TRY(rd_int(&root_ctx, root, "seed", 42, 0, 1L << 62, &c->seed));
-    TRY(parse_model(c, &root_ctx, root));
+    TRY(os_train_config_parse_model(c, &root_ctx, root));
     TRY(parse_datasets(c, &root_ctx, root));
     TRY(parse_tasks(c, &root_ctx, root));
     TRY(parse_sampling(c, &root_ctx, root));
     TRY(parse_training(c, &root_ctx, root));
-    TRY(parse_optimizer(c, &root_ctx, root));
+    TRY(os_train_config_parse_optimizer(c, &root_ctx, root));
     TRY(parse_weighting(c, &root_ctx, root));
     return OS_OK;
 }

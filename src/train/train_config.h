@@ -6,6 +6,7 @@
 
 #include "model/bert_config.h"
 #include "optim/optimizer.h"
+#include "train/json_cfg.h"
 #include "train/sampler.h"
 #include "train/schedule.h"
 #include "weighting/weighting.h"
@@ -47,6 +48,8 @@ typedef struct {
     char *vocab;          // vocab.txt / tokenizer.json / directory (ignored when init has one)
     int lowercase;        // -1: the tokenizer's default
     long max_seq_length;
+    long reinit_layers;   // re-initialise the top k encoder layers (and the pooler) instead of copying them
+    int keep_init_tasks;  // keep the init model's tasks that the config does not list (heads without data)
     os_bert_config encoder;
     // data and tasks
     os_dataset_cfg *datasets;
@@ -78,6 +81,8 @@ typedef struct {
     double layer_lr_decay; // 1 = none
     int freeze_embeddings;
     long freeze_layers;
+    int freeze_encoder;   // embeddings, every layer and the pooler frozen: only task heads train
+    long unfreeze_every_steps, unfreeze_every_epochs;  // gradual unfreezing (0 = off), see param_groups.h
     os_schedule schedule;  // total_steps filled in by the trainer
     double warmup_ratio;
 } os_train_config;
@@ -88,6 +93,10 @@ os_status os_train_config_load(os_train_config *c, const char *file, char *const
 os_status os_train_config_from_json(os_train_config *c, json_t *root, const char *name, char *const *sets,
                                     int n_sets);
 void os_train_config_free(os_train_config *c);
+// The "model" and the "optimizer" + "schedule" sections alone (shared with the pretraining config).
+os_status os_train_config_parse_model(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root);
+os_status os_train_config_parse_optimizer(os_train_config *c, const os_cfg_ctx *root_ctx, json_t *root);
+
 // The task type's config name ("sequence_classification", ...).
 const char *os_task_type_name(os_task_type t);
 #endif

@@ -11,6 +11,8 @@
 #include "model/checkpoint.h"
 #include "optim/optimizer.h"
 #include "train/evaluate.h"
+#include "train/param_groups.h"
+#include "train/train_state.h"
 #include "train/trainer.h"
 #include "train/trainer_internal.h"
 #include "util/fileio.h"
@@ -30,43 +32,20 @@ uint64_t os_trainer_mix(uint64_t a, uint64_t b) {
 }
 
 // Appends one JSON object as a line to metrics.jsonl (flushed, so a killed run keeps whole lines).
-void os_trainer_log_event(trainer *t, json_t *ev) {
-    char *s = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    if (s && t->metrics) {
-        fprintf(t->metrics, "%s\n", s);
-        fflush(t->metrics);
-    }
-    free(s);
-    json_decref(ev);
-}
+void os_trainer_log_event(trainer *t, json_t *ev) { os_metrics_append(t->metrics, ev); }
 
 // ---- learning-rate scales and freezing --------------------------------------------------------------
 
-static int layer_of(const char *name) {
-    const char *p = strstr(name, "encoder.layer.");
-    return p ? atoi(p + strlen("encoder.layer.")) : -1;
-}
-
-static void setup_params(trainer *t) {
-    os_params *p = &t->rt->model.params;
-    const os_train_config *c = t->cfg;
-    const int L = t->rt->model.cfg.num_hidden_layers;
-    for (int i = 0; i < p->n; i++) {
-        os_param_entry *e = &p->entries[i];
-        int is_head = strncmp(e->name, "bert.", 5) != 0;
-        int layer = layer_of(e->name), is_emb = strstr(e->name, "bert.embeddings.") != NULL;
-        e->lr_scale = 1.0f;
-        if (is_head && c->head_lr > 0) e->lr_scale = (float)(c->head_lr / c->opt.lr);
-        // Layer-wise decay (ELECTRA/HF style): the top layer (and pooler, heads) at lr, each layer below one
-        // factor lower, embeddings lowest.
-        if (!is_head && c->layer_lr_decay < 1) {
-            int depth = is_emb ? L + 1 : layer >= 0 ? L - layer : 0;
-            e->lr_scale = (float)pow(c->layer_lr_decay, depth);
-        }
-        e->frozen = (uint8_t)((is_emb && (c->freeze_embeddings || c->freeze_layers > 0)) ||
-                              (layer >= 0 && layer < c->freeze_layers));
-    }
-    t->frozen_below = c->freeze_layers > 0 ? (int)c->freeze_layers + 1 : c->freeze_embeddings ? 1 : 0;
+// Applies the config's freezing for optimizer step t->step (gradual unfreezing changes it as steps go) and
+// logs an "unfreeze" event when gradual unfreezing releases a layer.
+static void setup_params(trainer *t, int on_change) {
+    long released = os_unfreeze_released(t->cfg, t->step, t->epoch_steps);
+    if (on_change && released == t->released) return;
+    t->frozen_below = os_param_groups_setup(&t->rt->model.params, t->cfg, t->rt->model.cfg.num_hidden_layers, released);
+    if (on_change)
+        os_trainer_log_event(t, json_pack("{s:s, s:I, s:I, s:i}", "event", "unfreeze", "step", (json_int_t)t->step,
+                                          "released_layers", (json_int_t)released, "frozen_below", t->frozen_below));
+    t->released = released;
 }
 
 // ---- batches ------------------------------------------------------------------------------------------
@@ -194,120 +173,57 @@ static json_t *training_meta(const trainer *t) {
 }
 
 static os_status save_model_dir(trainer *t, const char *dir) {
-    char *tmp = malloc(strlen(dir) + 8);
-    sprintf(tmp, "%s.tmp", dir);
-    os_remove_flat_dir(tmp);
     json_t *meta = training_meta(t);
-    os_status st = os_model_save(&t->rt->model, tmp, meta);
+    os_status st = os_model_dir_write(dir, &t->rt->model, t->rt->tok, meta);
     json_decref(meta);
-    if (!st) st = os_tokenizer_save(t->rt->tok, tmp);
-    if (!st) st = os_replace_dir(tmp, dir);
-    free(tmp);
     return st;
 }
 
-static os_status save_optimizer(trainer *t, const char *path) {
-    const os_params *p = &t->rt->model.params;
-    os_st_entry *e = calloc((size_t)p->n * 2 + 1, sizeof *e);
-    char **names = calloc((size_t)p->n * 2 + 1, sizeof *names);
-    if (!e || !names) {
-        free(e);
-        free(names);
-        return os_fail(OS_ERR_NOMEM, "out of memory");
-    }
-    size_t n = 0;
-    for (int i = 0; i < p->n; i++) {
-        const os_param_entry *pe = &p->entries[i];
-        for (int k = 0; k < 2; k++) {
-            float *buf = k ? t->opt.v : t->opt.m;
-            if (!buf) continue;
-            names[n] = malloc(strlen(pe->name) + 16);
-            sprintf(names[n], "%s.%s", k ? "exp_avg_sq" : "exp_avg", pe->name);
-            e[n] = (os_st_entry){names[n], OS_DT_F32, buf + pe->offset, pe->ndim, pe->shape};
-            n++;
-        }
-    }
-    os_status st = os_st_write(path, e, n, NULL);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-    free(e);
+// Extra files of the checkpoint directory being written: DB-MTL's gradient buffer, the loss hook's state.
+static os_status save_checkpoint_extras(void *ctx, const char *tmp_dir) {
+    trainer *t = ctx;
+    os_status st = t->bal ? os_balancer_save_buffers(t, tmp_dir) : OS_OK;
+    if (!st && t->opts->hook && t->opts->hook->save) st = t->opts->hook->save(t->opts->hook->ctx, tmp_dir);
     return st;
 }
 
 static os_status save_checkpoint(trainer *t) {
-    char *tmp = malloc(strlen(t->dir_ckpt) + 8);
-    sprintf(tmp, "%s.tmp", t->dir_ckpt);
-    os_remove_flat_dir(tmp);
-    os_status st = os_model_save(&t->rt->model, tmp, NULL);
-    char *opt_path = os_path_join(tmp, "optimizer.safetensors"), *state_path = os_path_join(tmp, "state.json");
-    if (!st) st = save_optimizer(t, opt_path);
-    if (!st && t->opts->hook && t->opts->hook->save) st = t->opts->hook->save(t->opts->hook->ctx, tmp);
-    if (!st) {
-        json_t *s = json_object(), *groups = json_array(), *rng = json_array();
-        json_object_set_new(s, "step", json_integer(t->step));
-        json_object_set_new(s, "optimizer_step", json_integer(t->opt.step));
-        for (int i = 0; i < 4; i++) {
-            char hex[24];
-            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)t->sampler.rng.s[i]);
-            json_array_append_new(rng, json_string(hex));
-        }
-        json_object_set_new(s, "sampler_rng", rng);
-        for (int g = 0; g < t->rt->n_groups; g++) {
-            json_t *go = json_object();
-            json_object_set_new(go, "pass", json_integer(t->rt->groups[g].pass));
-            json_object_set_new(go, "next", json_integer((json_int_t)t->rt->groups[g].next));
-            json_object_set_new(go, "batches", json_integer(t->group_batches[g]));
-            json_array_append_new(groups, go);
-        }
-        json_object_set_new(s, "groups", groups);
-        // JSON has no infinities: "no evaluation yet" (-inf) and "no delta_m" (NaN) are stored as null.
-        json_object_set_new(s, "best_score", isfinite(t->best_score) ? json_real(t->best_score) : json_null());
-        json_object_set_new(s, "best_delta_m", isfinite(t->best_delta_m) ? json_real(t->best_delta_m) : json_null());
-        json_object_set_new(s, "best_step", json_integer(t->best_step));
-        json_object_set_new(s, "bad_evals", json_integer(t->bad_evals));
-        json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
-        json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
-        if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
-        if (t->bal) json_object_set_new(s, "weighting", os_balancer_state(t));
-        char *text = json_dumps(s, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
-        st = text ? os_write_file_atomic(state_path, text, strlen(text)) : os_fail(OS_ERR_NOMEM, "out of memory");
-        free(text);
-        json_decref(s);
+    json_t *s = json_object(), *groups = json_array(), *rng = json_array();
+    json_object_set_new(s, "step", json_integer(t->step));
+    json_object_set_new(s, "optimizer_step", json_integer(t->opt.step));
+    for (int i = 0; i < 4; i++) {
+        char hex[24];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)t->sampler.rng.s[i]);
+        json_array_append_new(rng, json_string(hex));
     }
-    if (!st && t->bal) st = os_balancer_save_buffers(t, tmp);
-    if (!st) st = os_replace_dir(tmp, t->dir_ckpt);
-    free(opt_path);
-    free(state_path);
-    free(tmp);
+    json_object_set_new(s, "sampler_rng", rng);
+    for (int g = 0; g < t->rt->n_groups; g++) {
+        json_t *go = json_object();
+        json_object_set_new(go, "pass", json_integer(t->rt->groups[g].pass));
+        json_object_set_new(go, "next", json_integer((json_int_t)t->rt->groups[g].next));
+        json_object_set_new(go, "batches", json_integer(t->group_batches[g]));
+        json_array_append_new(groups, go);
+    }
+    json_object_set_new(s, "groups", groups);
+    // JSON has no infinities: "no evaluation yet" (-inf) and "no delta_m" (NaN) are stored as null.
+    json_object_set_new(s, "best_score", isfinite(t->best_score) ? json_real(t->best_score) : json_null());
+    json_object_set_new(s, "best_delta_m", isfinite(t->best_delta_m) ? json_real(t->best_delta_m) : json_null());
+    json_object_set_new(s, "best_step", json_integer(t->best_step));
+    json_object_set_new(s, "bad_evals", json_integer(t->bad_evals));
+    json_object_set_new(s, "skipped_steps", json_integer(t->skipped_steps));
+    json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
+    if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
+    if (t->bal) json_object_set_new(s, "weighting", os_balancer_state(t));
+    os_status st = os_checkpoint_write(t->dir_ckpt, &t->rt->model, &t->opt, s, save_checkpoint_extras, t);
+    json_decref(s);
     return st;
 }
 
 static os_status load_checkpoint(trainer *t) {
     os_runtime *rt = t->rt;
-    char *model_path = os_path_join(t->dir_ckpt, "model.safetensors");
-    char *opt_path = os_path_join(t->dir_ckpt, "optimizer.safetensors");
     char *state_path = os_path_join(t->dir_ckpt, "state.json");
-    os_safetensors ms = {0}, os_ = {0};
     json_t *s = NULL;
-    os_status st = os_st_open(&ms, model_path);
-    if (!st) st = os_st_open(&os_, opt_path);
-    const os_params *p = &rt->model.params;
-    for (int i = 0; i < p->n && !st; i++) {
-        const os_param_entry *e = &p->entries[i];
-        st = os_st_read_f32(&ms, e->name, p->data + e->offset, e->shape, e->ndim);
-        char name[OS_PARAM_NAME_MAX + 16];
-        for (int k = 0; k < 2 && !st; k++) {
-            float *buf = k ? t->opt.v : t->opt.m;
-            if (!buf) continue;
-            snprintf(name, sizeof name, "%s.%s", k ? "exp_avg_sq" : "exp_avg", e->name);
-            st = os_st_read_f32(&os_, name, buf + e->offset, e->shape, e->ndim);
-        }
-    }
-    if (!st) {
-        json_error_t err;
-        s = json_load_file(state_path, 0, &err);
-        if (!s) st = os_fail(OS_ERR_INPUT, "%s:%d: %s", state_path, err.line, err.text);
-    }
+    os_status st = os_checkpoint_read(t->dir_ckpt, &rt->model.params, &t->opt, &s);
     if (!st) {
         json_t *groups = json_object_get(s, "groups"), *rng = json_object_get(s, "sampler_rng");
         if (json_array_size(groups) != (size_t)rt->n_groups || json_array_size(rng) != 4) {
@@ -351,10 +267,6 @@ static os_status load_checkpoint(trainer *t) {
     }
     if (!st && t->opts->hook && t->opts->hook->load) st = t->opts->hook->load(t->opts->hook->ctx, t->dir_ckpt);
     json_decref(s);
-    os_st_close(&ms);
-    os_st_close(&os_);
-    free(model_path);
-    free(opt_path);
     free(state_path);
     return st;
 }
@@ -563,7 +475,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     if (ratio_warmup > sched.warmup_steps) sched.warmup_steps = ratio_warmup;
     long stop_at = o->max_steps > 0 && o->max_steps < t.total_steps ? o->max_steps : t.total_steps;
 
-    setup_params(&t);
+    setup_params(&t, 0);
     if ((st = os_optimizer_init(&t.opt, &c->opt, &rt->model.params))) goto done;
     t.sampler.kind = c->sampling;
     t.sampler.n_tasks = rt->n_groups;
@@ -580,6 +492,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     t.best_score = -INFINITY;
     t.best_delta_m = NAN;
     if (o->resume && (st = load_checkpoint(&t))) goto done;
+    if (o->resume) setup_params(&t, 0);
 
     {
         double probs[OS_MAX_TASKS];
@@ -612,6 +525,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     double grad_norm = 0;
     while (!st && !stop && t.step < stop_at) {
         int epoch = (int)(t.step / t.epoch_steps);
+        setup_params(&t, 1);
         const uint64_t step_seed = os_trainer_mix((uint64_t)c->seed, (uint64_t)t.step);
         if (c->affinity_every > 0 && t.step % c->affinity_every == 0 &&
             (st = os_affinity_probe(&t, c->opt.lr * os_schedule_factor(&sched, t.step))))
@@ -656,6 +570,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             lr = c->opt.lr * os_schedule_factor(&sched, t.step);
             os_optimizer_step(&t.opt, p, lr);
             if (t.bal && (st = os_balancer_end_step(&t, lr))) break;
+            if (o->after_step) o->after_step(p, o->after_step_ctx);  // e.g. pruning masks (src/deploy)
         }
         t.step++;
         t.window_steps++;

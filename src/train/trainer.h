@@ -26,6 +26,8 @@ typedef struct {
     long max_steps;   // > 0: stop after this many optimizer steps (a budget cut; the schedule is unchanged)
     int quiet;        // no progress line
     const os_train_hook *hook;  // NULL: plain training
+    void (*after_step)(os_params *p, void *ctx);  // called after every optimizer step (pruning masks), or NULL
+    void *after_step_ctx;
 } os_train_opts;
 
 // Trains rt's model; writes RUN_DIR as above. Returns OS_OK when training finished (or stopped early).

@@ -22,6 +22,7 @@ typedef struct {
     os_sampler sampler;
     long step, total_steps, epoch_steps, eval_every, save_every;
     int frozen_below;
+    long released;  // layers released by gradual unfreezing (-1: off)
     double best_score;
     long best_step, bad_evals;
     json_t *best_eval;  // dev metrics of the best evaluation
