@@ -37,6 +37,8 @@ int cmd_train(int argc, char **argv) {
     os_runtime rt;
     memset(&rt, 0, sizeof rt);
     os_status st = os_train_config_load(&cfg, a.config, a.sets, a.n_sets);
+    if (!st && json_object_get(cfg.root, "distill"))
+        st = os_fail(OS_ERR_USAGE, "%s has a 'distill' section: run it with onestone distill", a.config);
     if (!st) st = os_runtime_build(&rt, &cfg, stderr);
     if (!st) {
         os_train_opts o = {.run_dir = a.out, .resume = a.resume, .max_steps = a.max_steps, .quiet = a.quiet};

@@ -20,6 +20,7 @@ int cmd_vocab(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);

@@ -11,6 +11,7 @@ static const os_command commands[] = {
     {"train", "train one shared encoder on several tasks from a JSON config", cmd_train},
     {"pretrain", "masked-LM pretraining of the encoder on raw text files", cmd_pretrain},
     {"eval", "metrics of one task of a model on a labelled file", cmd_eval},
+    {"distill", "knowledge distillation: teachers -> a smaller student (docs/distill.md)", cmd_distill},
     {"predict", "run every task of a model on text lines from stdin (JSON lines out)", cmd_predict},
     {"quantize", "int8 copy of a model (encoder linears) for faster inference", cmd_quantize},
     {"prune", "magnitude or structured (heads, FFN units) pruning of a model, optional recovery fine-tune", cmd_prune},

@@ -346,6 +346,7 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         // Gradient for the layer input; not needed when everything below is frozen.
         const int need_dx = l > first_trainable_layer || frozen_below == 0;
         float *dx = need_dx ? (dout == a->d_a ? a->d_b : a->d_a) : NULL;
+        if (a->extra_grad) a->extra_grad(a->extra_grad_ctx, l + 1, dout, NULL, NULL);  // distillation
 
         zero(a->d_res, NC);
         layernorm_backward(a->d_res, G(W->ln2_w), G(W->ln2_b), dout, L->res2, P(W->ln2_w), L->ln2_mean,
@@ -371,6 +372,7 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         attention_backward(a->d_q, a->d_k, a->d_v, a->d_probs, a->d_ctx, L->q, L->k, L->v, L->probs,
                            adrop ? L->probs_drop : L->probs, adrop ? L->probs_keep : NULL, adrop ? pa : 0.0f, B,
                            T, NH, HS);
+        if (a->extra_grad) a->extra_grad(a->extra_grad_ctx, l + 1, NULL, a->d_q, a->d_k);  // distillation
         linear_backward(dx, G(W->q_w), G(W->q_b), a->d_q, x_in, P(W->q_w), N, C, C);
         linear_backward(dx, G(W->k_w), G(W->k_b), a->d_k, x_in, P(W->k_w), N, C, C);
         linear_backward(dx, G(W->v_w), G(W->v_b), a->d_v, x_in, P(W->v_w), N, C, C);
@@ -378,6 +380,7 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         dout = dx;
     }
     if (frozen_below > 0) return;
+    if (a->extra_grad) a->extra_grad(a->extra_grad_ctx, 0, dout, NULL, NULL);  // distillation
     if (dropping(a, ph)) dropout_grad_inplace(dout, a->emb_keep, NC, ph);
     zero(a->d_res, NC);
     layernorm_backward(a->d_res, G(e->emb_ln_w), G(e->emb_ln_b), dout, a->emb_sum, P(e->emb_ln_w), a->emb_mean,

@@ -56,6 +56,11 @@ typedef struct {
     float *d_probs;                                                // (B,NH,T,T)
     float *d_pool;                                                 // (B,C): heads add into it
     float *d_seq;  // (N,C): heads add the gradient of the sequence output here
+    // Distillation (src/distill/layers.c): when set, backward calls extra_grad(ctx, l, d_hidden, NULL, NULL)
+    // with the gradient of hidden state l (0 = embeddings output, l = layer l's output) and
+    // extra_grad(ctx, l, NULL, d_q, d_k) with layer l's query/key gradients, to add to them. Reset by planning.
+    void (*extra_grad)(void *ctx, int l, float *d_hidden, float *d_q, float *d_k);
+    void *extra_grad_ctx;
 } os_encoder_acts;
 
 // Registers the encoder's tensors (with `prefix`, normally "bert.") into `p` (before os_params_alloc).

@@ -444,7 +444,7 @@ static os_status parse_all(os_train_config *c) {
     json_t *root = c->root;
     if (!json_is_object(root)) return os_fail(OS_ERR_INPUT, "%s: the configuration must be a JSON object", c->file);
     static const char *const keys[] = {"seed", "model", "datasets", "tasks", "sampling", "training", "optimizer",
-                                       "schedule", "weighting", "description", NULL};
+                                       "schedule", "weighting", "description", "distill", NULL};
     TRY(os_cfg_check_keys(&root_ctx, root, keys));
     TRY(rd_int(&root_ctx, root, "seed", 42, 0, 1L << 62, &c->seed));
     TRY(os_train_config_parse_model(c, &root_ctx, root));

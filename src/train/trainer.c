@@ -145,6 +145,11 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed) {
         os_balancer_loss(t, g->batch.labels, losses, counts);
     else
         os_model_loss(&rt->model, g->batch.labels, losses, counts);
+    if (t->opts->hook) {  // distillation (src/distill): its loss terms join before backward
+        os_batch_input in = {.ids = g->batch.ids, .type_ids = g->batch.types, .mask = g->batch.mask,
+                             .pair_pos = g->batch.pair_pos, .word_first = t->word_first, .B = B, .T = g->batch.T};
+        st = t->opts->hook->after_loss(t->opts->hook->ctx, gi, &g->batch, &in, losses, counts);
+    }
     for (int k = 0; k < g->n_tasks && !st; k++) {
         const int ti = g->tasks[k], h = rt->tasks[ti].head;
         if (counts[h] > 0) st = os_trainer_record_loss(t, ti, losses[h]);
@@ -174,8 +179,13 @@ static os_status save_model_dir(trainer *t, const char *dir) {
     return st;
 }
 
-// DB-MTL's gradient buffer goes into the checkpoint directory being written.
-static os_status save_balancer_buffers(void *t, const char *tmp_dir) { return os_balancer_save_buffers(t, tmp_dir); }
+// Extra files of the checkpoint directory being written: DB-MTL's gradient buffer, the loss hook's state.
+static os_status save_checkpoint_extras(void *ctx, const char *tmp_dir) {
+    trainer *t = ctx;
+    os_status st = t->bal ? os_balancer_save_buffers(t, tmp_dir) : OS_OK;
+    if (!st && t->opts->hook && t->opts->hook->save) st = t->opts->hook->save(t->opts->hook->ctx, tmp_dir);
+    return st;
+}
 
 static os_status save_checkpoint(trainer *t) {
     json_t *s = json_object(), *groups = json_array(), *rng = json_array();
@@ -204,7 +214,7 @@ static os_status save_checkpoint(trainer *t) {
     json_object_set_new(s, "metrics_bytes", json_integer(t->metrics ? ftell(t->metrics) : 0));
     if (t->best_eval) json_object_set(s, "best_eval", t->best_eval);
     if (t->bal) json_object_set_new(s, "weighting", os_balancer_state(t));
-    os_status st = os_checkpoint_write(t->dir_ckpt, &t->rt->model, &t->opt, s, t->bal ? save_balancer_buffers : NULL, t);
+    os_status st = os_checkpoint_write(t->dir_ckpt, &t->rt->model, &t->opt, s, save_checkpoint_extras, t);
     json_decref(s);
     return st;
 }
@@ -255,6 +265,7 @@ static os_status load_checkpoint(trainer *t) {
             if (t->metrics && ftruncate(fileno(t->metrics), bytes) == 0) fseek(t->metrics, bytes, SEEK_SET);
         }
     }
+    if (!st && t->opts->hook && t->opts->hook->load) st = t->opts->hook->load(t->opts->hook->ctx, t->dir_ckpt);
     json_decref(s);
     free(state_path);
     return st;

@@ -9,11 +9,23 @@
 #define ONESTONE_TRAIN_TRAINER_H
 #include "train/runtime.h"
 
+// An extension of the loss (distillation, src/distill): after_loss is called on every micro-batch after the
+// labelled loss and before backward. It may add to the heads' logit gradients (and arm the encoder's
+// extra_grad) and rewrite task_losses/task_counts (per model head) for logging; a failure stops training.
+typedef struct {
+    void *ctx;
+    os_status (*after_loss)(void *ctx, int group, const os_batch *batch, const os_batch_input *in,
+                            float *task_losses, int *task_counts);
+    os_status (*save)(void *ctx, const char *checkpoint_dir);  // extra state written with every checkpoint
+    os_status (*load)(void *ctx, const char *checkpoint_dir);  // and read back on --resume (both may be NULL)
+} os_train_hook;
+
 typedef struct {
     const char *run_dir;
     int resume;       // continue from RUN_DIR/checkpoint
     long max_steps;   // > 0: stop after this many optimizer steps (a budget cut; the schedule is unchanged)
     int quiet;        // no progress line
+    const os_train_hook *hook;  // NULL: plain training
     void (*after_step)(os_params *p, void *ctx);  // called after every optimizer step (pruning masks), or NULL
     void *after_step_ctx;
 } os_train_opts;
