@@ -13,6 +13,8 @@ QUICK=${BENCH_QUICK:-0}
 # Passive waiting, as the onestone CLI uses by default (src/cli/main.c); the same for every program.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+# Debian's torch does its matrix products in the system BLAS (BLAS_INFO=generic), which starts its own
+# threads whatever torch.set_num_threads says; the PyTorch runs therefore also get OPENBLAS_NUM_THREADS.
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j 2 --target bench_onestone >/dev/null
@@ -51,15 +53,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
   echo "bench: round $r of $ROUNDS"
   for th in 1 2; do
     run mini "$BIN" train "$MINI" $th "$MINI_STEPS" 1
-    run mini $PY bench/torch_ref.py train "$MINI" $th "$MINI_STEPS" 1
+    run mini env OPENBLAS_NUM_THREADS=$th $PY bench/torch_ref.py train "$MINI" $th "$MINI_STEPS" 1
   done
   for th in 1 2; do
     run base "$BIN" train "$BASE" $th "$BASE_STEPS" 1
-    run base $PY bench/torch_ref.py train "$BASE" $th "$BASE_STEPS" 1
+    run base env OPENBLAS_NUM_THREADS=$th $PY bench/torch_ref.py train "$BASE" $th "$BASE_STEPS" 1
   done
   for th in 1 2; do
     run mini "$BIN" infer "$MINI" $th "$PASSES" 1
-    run mini $PY bench/torch_ref.py infer "$MINI" $th "$PASSES" 1
+    run mini env OPENBLAS_NUM_THREADS=$th $PY bench/torch_ref.py infer "$MINI" $th "$PASSES" 1
     run mini node bench/ort_ref.js "$ORT" "$MINI" $th "$PASSES" 1
   done
 done
