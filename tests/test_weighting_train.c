@@ -274,6 +274,38 @@ static void test_resume_is_exact(void) {
     }
 }
 
+// ---- sampling "all": every dataset each step, for any strategy -----------------------------------------------
+
+static void test_sampling_all(void) {
+    char args[4096];
+    const char *const strategies_all[] = {"static", "ew", "uw"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "train %s/config.json --out %s/all_%s --set sampling.strategy=all "
+                 "--set weighting.strategy=%s --quiet", cli_dir, cli_dir, strategies_all[i], strategies_all[i]);
+        CHECK(cli_run(args) == 0);
+    }
+    // 8 steps, one batch of each of the three datasets per step.
+    char *sum = cli_read("all_static/summary.json");
+    json_t *s = json_loads(sum, 0, NULL);
+    json_t *b = json_object_get(s, "batches_per_dataset");
+    CHECK(json_object_size(b) == 3);
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v) CHECK_MSG(json_integer_value(v) == 8, "%s: %lld batches", k, (long long)json_integer_value(v));
+    json_decref(s);
+    free(sum);
+    // static (lambda = 1) and ew (w = 1) take the same path with the same numbers: identical models.
+    CHECK(cli_same_file("all_static/checkpoint/model.safetensors", "all_ew/checkpoint/model.safetensors"));
+    CHECK(!cli_same_file("all_static/checkpoint/model.safetensors", "all_uw/checkpoint/model.safetensors"));
+    // Exact resume in this mode too.
+    snprintf(args, sizeof args, "train %s/config.json --out %s/all_uw_part --set sampling.strategy=all "
+             "--set weighting.strategy=uw --max-steps 3 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    snprintf(args, sizeof args, "train --resume --out %s/all_uw_part --quiet", cli_dir);
+    CHECK(cli_run(args) == 0);
+    CHECK(cli_same_file("all_uw/checkpoint/model.safetensors", "all_uw_part/checkpoint/model.safetensors"));
+}
+
 // ---- UW: the log-variances follow the losses -------------------------------------------
 
 static void test_uw_weights_follow_losses(void) {
@@ -382,6 +414,7 @@ int main(void) {
     RUN(test_task_gradients_are_linear);
     RUN(test_every_strategy_trains);
     RUN(test_resume_is_exact);
+    RUN(test_sampling_all);
     RUN(test_uw_weights_follow_losses);
     RUN(test_affinity);
     RUN(test_bad_configs);

@@ -7,7 +7,7 @@ int os_sample_kind_parse(const char *name, os_sample_kind *kind) {
     static const struct { const char *name; os_sample_kind kind; } table[] = {
         {"proportional", OS_SAMPLE_PROPORTIONAL}, {"uniform", OS_SAMPLE_UNIFORM},
         {"temperature", OS_SAMPLE_TEMPERATURE},   {"fixed", OS_SAMPLE_FIXED},
-        {"annealed", OS_SAMPLE_ANNEALED},
+        {"annealed", OS_SAMPLE_ANNEALED}, {"all", OS_SAMPLE_ALL},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(name, table[i].name)) {
@@ -41,7 +41,8 @@ void os_sampler_probs(const os_sampler *s, int epoch, double *probs) {
         double n = s->sizes[i], w;
         switch (s->kind) {
         case OS_SAMPLE_PROPORTIONAL: w = n; break;
-        case OS_SAMPLE_UNIFORM: w = 1; break;
+        case OS_SAMPLE_UNIFORM:
+        case OS_SAMPLE_ALL: w = 1; break;
         case OS_SAMPLE_TEMPERATURE:
             if (s->cap > 0 && n > s->cap) n = s->cap;
             w = pow(n, 1.0 / s->temperature);

@@ -14,7 +14,10 @@
 
 #define OS_MAX_TASKS 32
 
-typedef enum { OS_SAMPLE_PROPORTIONAL, OS_SAMPLE_UNIFORM, OS_SAMPLE_TEMPERATURE, OS_SAMPLE_FIXED, OS_SAMPLE_ANNEALED } os_sample_kind;
+// OS_SAMPLE_ALL is no sampling: every optimizer step takes one batch of every dataset (LibMTL's multi-input
+// loop); the trainer handles it and the sampler is not drawn from.
+typedef enum { OS_SAMPLE_PROPORTIONAL, OS_SAMPLE_UNIFORM, OS_SAMPLE_TEMPERATURE, OS_SAMPLE_FIXED, OS_SAMPLE_ANNEALED,
+               OS_SAMPLE_ALL } os_sample_kind;
 
 typedef struct {
     os_sample_kind kind;
@@ -27,7 +30,7 @@ typedef struct {
     os_rng rng;
 } os_sampler;
 
-// Parses "proportional", "uniform", "temperature", "fixed", "annealed"; -1 when unknown.
+// Parses "proportional", "uniform", "temperature", "fixed", "annealed", "all"; -1 when unknown.
 int os_sample_kind_parse(const char *name, os_sample_kind *kind);
 // Checks the configuration (sizes > 0, fixed weights >= 0 with a positive sum, temperature > 0).
 os_status os_sampler_validate(const os_sampler *s, const char *where);

@@ -295,7 +295,7 @@ static os_status parse_sampling(os_train_config *c, const os_cfg_ctx *root_ctx, 
     TRY(rd_str(&ctx, s, "strategy", "proportional", &strategy));
     int bad = os_sample_kind_parse(strategy, &c->sampling);
     free(strategy);
-    if (bad) return os_cfg_error(&ctx, "strategy", "must be proportional, uniform, temperature, fixed or annealed");
+    if (bad) return os_cfg_error(&ctx, "strategy", "must be proportional, uniform, temperature, fixed, annealed or all");
     TRY(rd_num(&ctx, s, "temperature", 1.0, 1e-6, 1e6, &c->temperature));
     TRY(rd_num(&ctx, s, "cap", 0, 0, 1e12, &c->cap));
     const json_t *probs;

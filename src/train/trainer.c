@@ -464,7 +464,10 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     if (!t.epoch_steps) {
         for (int g = 0; g < rt->n_groups; g++)
             t.epoch_steps += (long)((rt->groups[g].feats[OS_SPLIT_TRAIN].n + c->batch_size - 1) / c->batch_size);
-        if (t.bal) t.epoch_steps = os_balancer_epoch_steps(t.bal, t.epoch_steps, rt->n_groups);
+        if (c->sampling == OS_SAMPLE_ALL)  // every dataset each step: the same number of batches per epoch
+            t.epoch_steps = (t.epoch_steps + rt->n_groups - 1) / rt->n_groups;
+        else if (t.bal)
+            t.epoch_steps = os_balancer_epoch_steps(t.bal, t.epoch_steps, rt->n_groups);
     }
     t.total_steps = c->max_steps > 0 ? c->max_steps : c->epochs * t.epoch_steps;
     t.eval_every = c->eval_every > 0 ? c->eval_every : t.epoch_steps;
@@ -503,6 +506,8 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
         if (t.bal && os_balancer_all_tasks(t.bal)) {
             fprintf(stderr, "weighting %s on %s gradients: one batch of every dataset per step", c->weighting,
                     c->weighting_rep ? "representation" : "parameter");
+        } else if (c->sampling == OS_SAMPLE_ALL) {
+            fprintf(stderr, "weighting %s: one batch of every dataset per step", c->weighting);
         } else {
             fprintf(stderr, "weighting %s, sampling %s:", c->weighting,
                     json_string_value(json_object_get(json_object_get(c->root, "sampling"), "strategy")));
@@ -537,8 +542,13 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
             st = os_balancer_all_tasks_step(&t, step_seed);
         } else {
             for (long micro = 0; micro < c->grad_accumulation && !st; micro++) {
-                int gi = rt->n_groups > 1 ? os_sampler_next(&t.sampler, epoch) : 0;
-                st = micro_step(&t, gi, os_trainer_mix(step_seed, (uint64_t)micro));
+                if (c->sampling == OS_SAMPLE_ALL) {  // one batch of every dataset; their gradients add up
+                    for (int gi = 0; gi < rt->n_groups && !st; gi++)
+                        st = micro_step(&t, gi, os_trainer_mix(step_seed, (uint64_t)(micro * rt->n_groups + gi)));
+                } else {
+                    int gi = rt->n_groups > 1 ? os_sampler_next(&t.sampler, epoch) : 0;
+                    st = micro_step(&t, gi, os_trainer_mix(step_seed, (uint64_t)micro));
+                }
             }
         }
         if (st) break;
