@@ -5,14 +5,19 @@
 # can be stopped and rerun.
 #   SEEDS="1 2 3"   seeds                       STEPS=300   batches per task (the budget)
 #   STRATEGIES=...  default: all                OUT=runs/weighting_bench
+#   SPEED_STEPS=60  optimizer steps of the separate speed runs (1 thread, one after another; 0 = skip)
 # Extra arguments go to every `onestone train` (e.g. --set model.encoder.hidden_size=256).
+# The loss-weighting strategies run twice: sampling one dataset per step (uniform; 3 x STEPS updates) and,
+# as NAME_all, with sampling "all" (one batch of every dataset per step, STEPS updates), which is how every
+# gradient-based strategy runs. DWA's epoch is set to STEPS/3 steps so that its weights change at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ONESTONE_DATA:?set ONESTONE_DATA to the data folder}"
 SEEDS=${SEEDS:-"1 2 3"}
 STEPS=${STEPS:-300}
 OUT=${OUT:-runs/weighting_bench}
-STRATEGIES=${STRATEGIES:-"static ew uw dwa rlw gls gradnorm famo dbmtl mgda mgda_ub pcgrad graddrop gradvac imtl_g cagrad nash_mtl aligned_mtl upgrad"}
+STRATEGIES=${STRATEGIES:-"static static_all ew uw uw_all dwa rlw gls gradnorm famo dbmtl mgda mgda_ub pcgrad graddrop gradvac imtl_g cagrad nash_mtl aligned_mtl upgrad"}
+SPEED_STEPS=${SPEED_STEPS:-60}
 BIN=build/onestone
 CONFIG=examples/three_tasks.json
 # A BERT-Tiny-sized encoder (L2/H128) keeps one run near a minute on 2 cores; one evaluation at the end.
@@ -26,20 +31,40 @@ run() {  # name seed args...
   "$BIN" train "$CONFIG" --out "$OUT/$name/s$seed" --seed "$seed" "${COMMON[@]}" "$@" "${EXTRA[@]}" > /dev/null
 }
 EXTRA=("$@")
+# The train options of strategy NAME for a budget of STEPS per task; the last one is training.max_steps=N.
+strategy_args() {
+  local name=${1%_all} all=0 budget=$2
+  [ "$name" != "$1" ] && all=1
+  case $name in
+    static|ew|uw|dwa|rlw)
+      if [ $all = 1 ]; then echo --set weighting.strategy="$name" --set sampling.strategy=all --set training.max_steps="$budget"
+      else
+        local dwa=(); [ "$name" = dwa ] && dwa=(--set sampling.epoch_steps=$budget)
+        echo --set weighting.strategy="$name" --set sampling.strategy=uniform "${dwa[@]}" --set training.max_steps=$((3 * budget))
+      fi ;;
+    *) echo --set weighting.strategy="$name" --set training.max_steps="$budget" ;;
+  esac
+}
 for seed in $SEEDS; do
   for t in ner relation sentiment; do
     keep=$(python3 -c "import json; c=json.load(open('$CONFIG')); print(json.dumps([x for x in c['tasks'] if x['name']=='$t']))")
     run "single_$t" "$seed" --set "tasks=$keep" --set training.max_steps="$STEPS" --set training.eval_every="$STEPS"
   done
   for s in $STRATEGIES; do
-    case $s in
-      static|ew|uw|dwa|rlw) steps=$((3 * STEPS)); extra=(--set sampling.strategy=uniform) ;;  # one dataset per step
-      *) steps=$STEPS; extra=() ;;                                                             # every dataset each step
-    esac
-    run "$s" "$seed" --set weighting.strategy="$s" --set training.max_steps="$steps" \
-        --set training.eval_every="$steps" "${extra[@]}"
+    args=($(strategy_args "$s" "$STEPS"))
+    run "$s" "$seed" "${args[@]}" --set training.eval_every="${args[-1]#training.max_steps=}"
   done
 done
+# Speed: each strategy alone on one thread for SPEED_STEPS steps, one after another (an idle machine gives
+# comparable figures); the median logging window's tokens/s.
+if [ "$SPEED_STEPS" -gt 0 ]; then
+  for s in $STRATEGIES; do
+    [ -f "$OUT/speed/$s/summary.json" ] && continue
+    args=($(strategy_args "$s" "$SPEED_STEPS"))
+    OMP_NUM_THREADS=1 "$BIN" train "$CONFIG" --out "$OUT/speed/$s" "${COMMON[@]}" "${args[@]}" \
+      --set training.log_every=10 --set training.eval_every=100000 "${EXTRA[@]}" > /dev/null
+  done
+fi
 python3 - "$OUT" "$STRATEGIES" "$SEEDS" <<'PY'
 import json, os, statistics as st, sys
 out, strategies, seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
@@ -47,20 +72,19 @@ tasks = [("ner", "entity_f1"), ("relation", "semeval_f1"), ("sentiment", "accura
 def summary(name, seed):
     p = f"{out}/{name}/s{seed}/summary.json"
     return json.load(open(p)) if os.path.exists(p) else None
-def tok_s(name, seed):
-    v = []
-    for line in open(f"{out}/{name}/s{seed}/metrics.jsonl"):
-        e = json.loads(line)
-        if e.get("event") == "train" and e.get("tokens_per_s"): v.append(e["tokens_per_s"])
-    return st.median(v) if v else float("nan")
 def ms(v):
     return f"{st.mean(v):.2f} ± {st.stdev(v):.2f}" if len(v) > 1 else (f"{v[0]:.2f}" if v else "–")
 base = {t: {s: summary(f"single_{t}", s)["dev"][t][m] for s in seeds if summary(f"single_{t}", s)} for t, m in tasks}
-rows = ["| strategy | NER F1 | SemEval F1 | SST-2 acc | Δm (%) | s per 100 batches | train tok/s |",
+rows = ["| strategy | updates | NER F1 | SemEval F1 | SST-2 acc | Δm (%) | train tok/s (1 thread) |",
         "|---|---|---|---|---|---|---|"]
-rows.append("| single-task | " + " | ".join(ms([100 * v for v in base[t].values()]) for t, _ in tasks) + " | 0 | – | – |")
+rows.append("| single-task | – | " + " | ".join(ms([100 * v for v in base[t].values()]) for t, _ in tasks) + " | 0 | – |")
+def speed(name):
+    p = f"{out}/speed/{name}/metrics.jsonl"
+    if not os.path.exists(p): return "–"
+    v = [e["tokens_per_s"] for e in map(json.loads, open(p)) if e.get("event") == "train" and e.get("tokens_per_s")]
+    return f"{st.median(v[1:] or v):.0f}" if v else "–"
 for name in strategies:
-    cols, dms, secs, tps = {t: [] for t, _ in tasks}, [], [], []
+    cols, dms, steps = {t: [] for t, _ in tasks}, [], []
     for s in seeds:
         sm = summary(name, s)
         if not sm: continue
@@ -69,11 +93,9 @@ for name in strategies:
             cols[t].append(100 * sm["dev"][t][m])
             if base[t].get(s): gains.append((sm["dev"][t][m] - base[t][s]) / base[t][s])
         if len(gains) == len(tasks): dms.append(100 * sum(gains) / len(gains))
-        batches = sum(sm["batches_per_dataset"].values())
-        secs.append(100 * sm["seconds"] / batches)
-        tps.append(tok_s(name, s))
-    if not secs: continue
-    rows.append(f"| {name} | " + " | ".join(ms(cols[t]) for t, _ in tasks) + f" | {ms(dms)} | {st.median(secs):.1f} | {st.median(tps):.0f} |")
+        steps.append(sm["steps"])
+    if not steps: continue
+    rows.append(f"| {name} | {steps[0]} | " + " | ".join(ms(cols[t]) for t, _ in tasks) + f" | {ms(dms)} | {speed(name)} |")
 text = "\n".join(rows)
 print(text)
 open(f"{out}/table.md", "w").write(text + "\n")
