@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_testutil.h"
 #include "harness.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -21,8 +22,6 @@
 #define LEARNS(x) (x)
 #endif
 
-static char dir[512];
-static const char *bin;
 
 static const char *const filler[] = {"the", "a", "show", "play", "seems", "felt", "so", "quite", "in", "at"};
 static const char *const people[] = {"ann", "ben", "cy"};
@@ -34,7 +33,7 @@ static const char *pick(os_rng *r, const char *const *a, int n) { return a[os_rn
 
 static FILE *open_in_dir(const char *name) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
     return fopen(path, "w");
 }
 
@@ -107,46 +106,32 @@ static void write_tasks(FILE *f) {
             " \"sampling\": {\"strategy\": \"uniform\"},\n"
             " \"optimizer\": {\"type\": \"adamw\", \"lr\": 0.003},\n"
             " \"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.05},\n",
-            dir, dir, dir, dir);
+            cli_dir, cli_dir, cli_dir, cli_dir);
 }
 
 static void write_configs(void) {
     FILE *f = open_in_dir("teacher.json");
     fprintf(f, "{\"seed\": 2,\n \"model\": {\"vocab\": \"%s/vocab.txt\", \"max_seq_length\": 16,\n"
                "   \"encoder\": {\"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,\n"
-               "                \"intermediate_size\": 64, \"max_position_embeddings\": 16}},\n", dir);
+               "                \"intermediate_size\": 64, \"max_position_embeddings\": 16}},\n", cli_dir);
     write_tasks(f);
     fprintf(f, " \"training\": {\"batch_size\": 16, \"epochs\": %d, \"log_every\": 1000}}\n", TEACHER_EPOCHS);
     fclose(f);
     f = open_in_dir("student.json");
     fprintf(f, "{\"seed\": 3,\n \"model\": {\"vocab\": \"%s/teacher/best\", \"max_seq_length\": 16,\n"
                "   \"encoder\": {\"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,\n"
-               "                \"intermediate_size\": 32, \"max_position_embeddings\": 16}},\n", dir);
+               "                \"intermediate_size\": 32, \"max_position_embeddings\": 16}},\n", cli_dir);
     write_tasks(f);
     fprintf(f, " \"training\": {\"batch_size\": 16, \"epochs\": %d, \"log_every\": 1000},\n"
                " \"distill\": {\"teachers\": [{\"model\": \"%s/teacher/best\"}], \"temperature\": 2, \"alpha\": 0.5,\n"
-               "   \"tasks\": {\"ner\": {\"temperature\": 1}}}}\n", STUDENT_EPOCHS, dir);
+               "   \"tasks\": {\"ner\": {\"temperature\": 1}}}}\n", STUDENT_EPOCHS, cli_dir);
     fclose(f);
 }
 
-static int run(const char *args) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s > %s/out.txt 2> %s/err.txt", bin, args, dir, dir);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *read_text(const char *name) {
-    char path[1200], *data = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (os_read_file(path, &data, &len)) return strdup("");
-    return data;
-}
 
 static json_t *summary(const char *run_dir) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s/summary.json", dir, run_dir);
+    snprintf(path, sizeof path, "%s/%s/summary.json", cli_dir, run_dir);
     return json_load_file(path, 0, NULL);
 }
 
@@ -154,21 +139,11 @@ static double dev(json_t *s, const char *task, const char *metric) {
     return json_number_value(json_object_get(json_object_get(json_object_get(s, "dev"), task), metric));
 }
 
-static int same_file(const char *a, const char *b) {
-    char pa[1200], pb[1200], *x = NULL, *y = NULL;
-    size_t lx = 0, ly = 0;
-    snprintf(pa, sizeof pa, "%s/%s", dir, a);
-    snprintf(pb, sizeof pb, "%s/%s", dir, b);
-    int same = !os_read_file(pa, &x, &lx) && !os_read_file(pb, &y, &ly) && lx == ly && lx > 0 && !memcmp(x, y, lx);
-    free(x);
-    free(y);
-    return same;
-}
 
 // The last stderr line is the error: exit code, text and the "onestone distill: " prefix are checked.
 static void expect_error(const char *args, int code, const char *needle) {
-    int rc = run(args);
-    char *err = read_text("err.txt");
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n') err[--n] = '\0';
     const char *last = strrchr(err, '\n') ? strrchr(err, '\n') + 1 : err;
@@ -186,15 +161,15 @@ static void print_scores(const char *what, json_t *s) {
 
 static void test_teacher_then_student(void) {
     char args[4096];
-    snprintf(args, sizeof args, "train %s/teacher.json --out %s/teacher --quiet", dir, dir);
-    int rc = run(args);
+    snprintf(args, sizeof args, "train %s/teacher.json --out %s/teacher --quiet", cli_dir, cli_dir);
+    int rc = cli_run(args);
     CHECK_MSG(rc == 0, "teacher training exited %d", rc);
     json_t *t = summary("teacher");
     CHECK(t != NULL);
     print_scores("teacher", t);
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/student --quiet", dir, dir);
-    rc = run(args);
-    char *err = read_text("err.txt");
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/student --quiet", cli_dir, cli_dir);
+    rc = cli_run(args);
+    char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0, "distill exited %d: %s", rc, err);
     CHECK(strstr(err, "teacher_outputs.safetensors (written)") != NULL);
     free(err);
@@ -209,30 +184,30 @@ static void test_teacher_then_student(void) {
     json_decref(s);
     json_decref(t);
     // The student is an ordinary model directory, smaller than the teacher.
-    snprintf(args, sizeof args, "predict %s/student/best < %s/unlabeled.txt", dir, dir);
-    CHECK(run(args) == 0);
-    CHECK(same_file("student/best/vocab.txt", "teacher/best/vocab.txt"));
+    snprintf(args, sizeof args, "predict %s/student/best < %s/unlabeled.txt", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    CHECK(cli_same_file("student/best/vocab.txt", "teacher/best/vocab.txt"));
     // Plain `train` refuses a distillation config instead of ignoring its teachers.
-    snprintf(args, sizeof args, "train %s/student.json --out %s/wrong", dir, dir);
-    CHECK(run(args) == 2);
+    snprintf(args, sizeof args, "train %s/student.json --out %s/wrong", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 2);
 }
 
 static void test_resume_is_exact(void) {
     char args[4096];
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/part --set training.epochs=2 --max-steps 13 --quiet", dir, dir);
-    CHECK(run(args) == 0);
-    snprintf(args, sizeof args, "distill --resume --out %s/part --quiet", dir);
-    int rc = run(args);
-    char *err = read_text("err.txt");
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/part --set training.epochs=2 --max-steps 13 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    snprintf(args, sizeof args, "distill --resume --out %s/part --quiet", cli_dir);
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0, "resume exited %d: %s", rc, err);
     CHECK(strstr(err, "(checked)") != NULL);  // the cache was reused, after validation
     free(err);
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/full --set training.epochs=2 --quiet", dir, dir);
-    CHECK(run(args) == 0);
-    CHECK_MSG(same_file("full/checkpoint/model.safetensors", "part/checkpoint/model.safetensors"),
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/full --set training.epochs=2 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    CHECK_MSG(cli_same_file("full/checkpoint/model.safetensors", "part/checkpoint/model.safetensors"),
               "resumed distillation differs from an uninterrupted run");
-    CHECK(same_file("full/checkpoint/optimizer.safetensors", "part/checkpoint/optimizer.safetensors"));
-    CHECK(same_file("full/teacher_outputs.safetensors", "part/teacher_outputs.safetensors"));
+    CHECK(cli_same_file("full/checkpoint/optimizer.safetensors", "part/checkpoint/optimizer.safetensors"));
+    CHECK(cli_same_file("full/teacher_outputs.safetensors", "part/teacher_outputs.safetensors"));
 }
 
 // Intermediate layers (hidden states through projections, attention maps) also resume exactly: the
@@ -241,30 +216,30 @@ static void test_layers_resume_is_exact(void) {
     char args[4096];
     const char *layers = "--set 'distill.layers={\"hidden\": [[0, 0], [1, 2]], \"attention\": [[1, 2]], "
                          "\"hidden_weight\": 0.5}' --set training.epochs=2 --quiet";
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/lfull %s", dir, dir, layers);
-    int rc = run(args);
-    char *err = read_text("err.txt");
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/lfull %s", cli_dir, cli_dir, layers);
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0, "layer distillation exited %d: %s", rc, err);
     free(err);
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/lpart %s --max-steps 17", dir, dir, layers);
-    CHECK(run(args) == 0);
-    snprintf(args, sizeof args, "distill --resume --out %s/lpart --quiet", dir);
-    CHECK(run(args) == 0);
-    CHECK_MSG(same_file("lfull/checkpoint/model.safetensors", "lpart/checkpoint/model.safetensors"),
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/lpart %s --max-steps 17", cli_dir, cli_dir, layers);
+    CHECK(cli_run(args) == 0);
+    snprintf(args, sizeof args, "distill --resume --out %s/lpart --quiet", cli_dir);
+    CHECK(cli_run(args) == 0);
+    CHECK_MSG(cli_same_file("lfull/checkpoint/model.safetensors", "lpart/checkpoint/model.safetensors"),
               "resumed layer distillation differs from an uninterrupted run");
-    CHECK(same_file("lfull/checkpoint/distill_layers.safetensors", "lpart/checkpoint/distill_layers.safetensors"));
+    CHECK(cli_same_file("lfull/checkpoint/distill_layers.safetensors", "lpart/checkpoint/distill_layers.safetensors"));
     json_t *s = summary("lfull");
     CHECK(s && json_integer_value(json_object_get(s, "steps")) == 80);
     json_decref(s);
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set 'distill.layers={\"hidden\": [[2, 0]]}'", dir, dir);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set 'distill.layers={\"hidden\": [[2, 0]]}'", cli_dir, cli_dir);
     expect_error(args, 3, "distill.layers.hidden[0]");
 }
 
 static void copy_file(const char *from, const char *to) {
     char pa[1200], pb[1200], *x = NULL;
     size_t n = 0;
-    snprintf(pa, sizeof pa, "%s/%s", dir, from);
-    snprintf(pb, sizeof pb, "%s/%s", dir, to);
+    snprintf(pa, sizeof pa, "%s/%s", cli_dir, from);
+    snprintf(pb, sizeof pb, "%s/%s", cli_dir, to);
     CHECK(os_read_file(pa, &x, &n) == OS_OK && os_write_file_atomic(pb, x, n) == OS_OK);
     free(x);
 }
@@ -274,7 +249,7 @@ static void test_cache_validation(void) {
     // Damaged: one float of the data section changed.
     copy_file("full/teacher_outputs.safetensors", "damaged.safetensors");
     char path[1200];
-    snprintf(path, sizeof path, "%s/damaged.safetensors", dir);
+    snprintf(path, sizeof path, "%s/damaged.safetensors", cli_dir);
     FILE *f = fopen(path, "r+b");
     CHECK(f != NULL);
     if (f) {
@@ -284,49 +259,49 @@ static void test_cache_validation(void) {
         fputc(c ^ 0x40, f);
         fclose(f);
     }
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.cache=%s", dir, dir, path);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.cache=%s", cli_dir, cli_dir, path);
     expect_error(args, 3, "damaged");
     // Stale: made for other training data (fewer sentiment examples).
     copy_file("full/teacher_outputs.safetensors", "stale.safetensors");
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.cache=%s/stale.safetensors "
-                                "--set tasks.sentiment.data.train_limit=50", dir, dir, dir);
+                                "--set tasks.sentiment.data.train_limit=50", cli_dir, cli_dir, cli_dir);
     expect_error(args, 3, "made for other teachers or other training data");
     // Not a cache at all: a model file, and a truncated file.
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.cache=%s/teacher/best/model.safetensors",
-             dir, dir, dir);
+             cli_dir, cli_dir, cli_dir);
     expect_error(args, 3, "not a onestone teacher-output cache");
-    snprintf(path, sizeof path, "%s/truncated.safetensors", dir);
+    snprintf(path, sizeof path, "%s/truncated.safetensors", cli_dir);
     f = fopen(path, "wb");
     if (f) {
         fputs("\x40\x00\x00\x00\x00\x00\x00\x00{\"a\"", f);
         fclose(f);
     }
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.cache=%s", dir, dir, path);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.cache=%s", cli_dir, cli_dir, path);
     expect_error(args, 3, "truncated.safetensors");
 }
 
 static void test_online_and_unlabeled(void) {
     char args[4096];
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/online --set distill.cache=online --quiet", dir, dir);
-    CHECK(run(args) == 0);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/online --set distill.cache=online --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
     json_t *s = summary("online");
     CHECK(s && LEARNS(dev(s, "sentiment", "accuracy") > 0.9));
     json_decref(s);
     char p[1200];
-    snprintf(p, sizeof p, "%s/online/teacher_outputs.safetensors", dir);
+    snprintf(p, sizeof p, "%s/online/teacher_outputs.safetensors", cli_dir);
     CHECK(!os_path_exists(p));
     // Unlabeled lines join the sentiment data (40 lines), learnt from the teacher alone.
     snprintf(args, sizeof args, "distill %s/student.json --out %s/unl --quiet --set "
-                                "'distill.unlabeled={\"sentiment\": {\"file\": \"%s/unlabeled.txt\"}}'", dir, dir, dir);
-    int rc = run(args);
-    char *err = read_text("err.txt");
+                                "'distill.unlabeled={\"sentiment\": {\"file\": \"%s/unlabeled.txt\"}}'", cli_dir, cli_dir, cli_dir);
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0 && strstr(err, "40 lines added"), "unlabeled run exited %d: %s", rc, err);
     free(err);
     s = summary("unl");
     CHECK(s && json_integer_value(json_object_get(s, "epoch_steps")) > 0);
     json_decref(s);
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set "
-                                "'distill.unlabeled={\"relation\": {\"file\": \"%s/unlabeled.txt\"}}'", dir, dir, dir);
+                                "'distill.unlabeled={\"relation\": {\"file\": \"%s/unlabeled.txt\"}}'", cli_dir, cli_dir, cli_dir);
     expect_error(args, 3, "no <e1> and <e2> markers");
 }
 
@@ -338,21 +313,21 @@ static void test_several_teachers(void) {
     snprintf(args, sizeof args, "train %s/teacher.json --out %s/t_sent --quiet --set training.epochs=%d --set "
                                 "'tasks=[{\"name\": \"sentiment\", \"type\": \"sequence_classification\", \"data\": "
                                 "{\"format\": \"tsv\", \"train\": \"%s/sent.tsv\", \"dev_fraction\": 0.2}}]' --set 'datasets={}'",
-             dir, dir, TEACHER_EPOCHS / 2, dir);
-    CHECK(run(args) == 0);
+             cli_dir, cli_dir, TEACHER_EPOCHS / 2, cli_dir);
+    CHECK(cli_run(args) == 0);
     // A teacher with other task names: mapped explicitly.
     snprintf(args, sizeof args, "train %s/teacher.json --out %s/t_ner --quiet --set training.epochs=%d --set "
                                 "'tasks=[{\"name\": \"entities\", \"type\": \"token_classification\", \"scheme\": \"iob1\", "
                                 "\"crf\": true, \"data\": {\"format\": \"conll\", \"train\": \"%s/ner.conll\", \"dev_fraction\": "
                                 "0.2, \"tag_columns\": {\"label\": 3}}}]' --set 'datasets={}'",
-             dir, dir, TEACHER_EPOCHS / 2, dir);
-    CHECK(run(args) == 0);
+             cli_dir, cli_dir, TEACHER_EPOCHS / 2, cli_dir);
+    CHECK(cli_run(args) == 0);
     snprintf(args, sizeof args, "distill %s/student.json --out %s/mtkd --quiet --set 'distill.teachers=["
                                 "{\"model\": \"%s/t_sent/best\"}, {\"model\": \"%s/t_ner/best\", \"tasks\": {\"ner\": \"entities\"}},"
                                 "{\"model\": \"%s/teacher/best\"}]'",
-             dir, dir, dir, dir, dir);
-    int rc = run(args);
-    char *err = read_text("err.txt");
+             cli_dir, cli_dir, cli_dir, cli_dir, cli_dir);
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0, "multi-teacher distill exited %d: %s", rc, err);
     free(err);
     json_t *s = summary("mtkd");
@@ -360,39 +335,38 @@ static void test_several_teachers(void) {
     json_decref(s);
     // A task no teacher has: refused unless its alpha is 1.
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set 'distill.teachers=[{\"model\": \"%s/t_sent/best\"}]'",
-             dir, dir, dir);
+             cli_dir, cli_dir, cli_dir);
     expect_error(args, 3, "no teacher has task 'ner'");
 }
 
 static void test_bad_configs(void) {
     char args[4096];
-    snprintf(args, sizeof args, "distill %s/teacher.json --out %s/bad", dir, dir);
+    snprintf(args, sizeof args, "distill %s/teacher.json --out %s/bad", cli_dir, cli_dir);
     expect_error(args, 3, "'distill' is required");
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.alpha=2", dir, dir);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.alpha=2", cli_dir, cli_dir);
     expect_error(args, 3, "distill.alpha");
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.tasks.nope.alpha=1", dir, dir);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set distill.tasks.nope.alpha=1", cli_dir, cli_dir);
     expect_error(args, 3, "nope");
     // A student tokenizer whose ids differ from the teacher's.
     FILE *f = open_in_dir("other_vocab.txt");
     fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nwith\n.\n");
     fclose(f);
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set model.vocab=%s/other_vocab.txt", dir, dir, dir);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set model.vocab=%s/other_vocab.txt", cli_dir, cli_dir, cli_dir);
     expect_error(args, 3, "in the teacher's vocabulary but");
-    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set weighting.strategy=uw", dir, dir);
+    snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set weighting.strategy=uw", cli_dir, cli_dir);
     expect_error(args, 3, "weighting.strategy");
     snprintf(args, sizeof args, "distill %s/student.json --out %s/bad --set 'distill.teachers=[{\"model\": \"%s/nowhere\"}]'",
-             dir, dir, dir);
+             cli_dir, cli_dir, cli_dir);
     expect_error(args, 4, "nowhere");
 }
 
 int main(void) {
-    bin = getenv("ONESTONE_BIN");
-    snprintf(dir, sizeof dir, "%s/distill", th_tmpdir());
+    snprintf(cli_dir, sizeof cli_dir, "%s/distill", th_tmpdir());
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);  // runs from an earlier test would leave caches behind
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cli_dir);  // runs from an earlier test would leave caches behind
     if (system(cmd) != 0) return 1;
-    os_mkdirs(dir);
-    if (!bin) {
+    os_mkdirs(cli_dir);
+    if (!getenv("ONESTONE_BIN")) {
         fprintf(stderr, "ONESTONE_BIN not set\n");
         return 1;
     }

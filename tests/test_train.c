@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_testutil.h"
 #include "harness.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -18,8 +19,6 @@
 #define LEARNS(x) (x)
 #endif
 
-static char dir[512];
-static const char *bin;
 
 static const char *const words[] = {"the", "a", "movie", "film", "is", "was", "very", "and", "of", "in", "city",
                                      "visited", "met", "near", "causes", "contains", "from", "big", "small"};
@@ -30,7 +29,7 @@ static const char *const negative[] = {"bad", "awful"};
 
 static void write_vocab(void) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    snprintf(path, sizeof path, "%s/vocab.txt", cli_dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n.\n");
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) fprintf(f, "%s\n", words[i]);
@@ -47,7 +46,7 @@ static void write_data(void) {
     os_rng r;
     os_rng_seed(&r, 3);
     char path[1200];
-    snprintf(path, sizeof path, "%s/sent.tsv", dir);
+    snprintf(path, sizeof path, "%s/sent.tsv", cli_dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "sentence\tlabel\n");
     for (int i = 0; i < 300; i++) {
@@ -57,7 +56,7 @@ static void write_data(void) {
     }
     fclose(f);
     // Text pairs: do the two sentences agree in sentiment? (needs both segments)
-    snprintf(path, sizeof path, "%s/pair.tsv", dir);
+    snprintf(path, sizeof path, "%s/pair.tsv", cli_dir);
     f = fopen(path, "w");
     fprintf(f, "premise\thypothesis\tlabel\n");
     for (int i = 0; i < 300; i++) {
@@ -66,7 +65,7 @@ static void write_data(void) {
                 b ? pick(&r, positive, 2) : pick(&r, negative, 2), a == b ? "agree" : "disagree");
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/ner.conll", dir);
+    snprintf(path, sizeof path, "%s/ner.conll", cli_dir);
     f = fopen(path, "w");
     fprintf(f, "-DOCSTART- -X- -X- O\n\n");
     for (int i = 0; i < 300; i++) {
@@ -80,7 +79,7 @@ static void write_data(void) {
         fprintf(f, ". . O O\n\n");
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/rel.txt", dir);
+    snprintf(path, sizeof path, "%s/rel.txt", cli_dir);
     f = fopen(path, "w");
     for (int i = 0; i < 300; i++) {
         int kind = (int)os_rng_below(&r, 3), flip = (int)os_rng_below(&r, 2);
@@ -95,7 +94,7 @@ static void write_data(void) {
             fprintf(f, "%d\t\"the <e1>%s</e1> %s the <e2>%s</e2> .\"\n%s\nComment:\n\n", i + 1, a, verb, b, label);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/multi.jsonl", dir);
+    snprintf(path, sizeof path, "%s/multi.jsonl", cli_dir);
     f = fopen(path, "w");
     for (int i = 0; i < 300; i++) {
         int n_pos = (int)os_rng_below(&r, 3), has_name = (int)os_rng_below(&r, 2), has_place = (int)os_rng_below(&r, 2);
@@ -114,7 +113,7 @@ static void write_data(void) {
 
 static void write_config(void) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s/config.json", cli_dir);
     FILE *f = fopen(path, "w");
     fprintf(f,
             "{\"seed\": 1,\n"
@@ -142,24 +141,10 @@ static void write_config(void) {
             " \"training\": {\"batch_size\": 16, \"epochs\": %d, \"eval_every\": 405, \"log_every\": 1000},\n"
             " \"optimizer\": {\"type\": \"adamw\", \"lr\": 0.003},\n"
             " \"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.05}}\n",
-            dir, dir, dir, dir, dir, dir, dir, EPOCHS);
+            cli_dir, cli_dir, cli_dir, cli_dir, cli_dir, cli_dir, cli_dir, EPOCHS);
     fclose(f);
 }
 
-static int run(const char *args) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s > %s/out.txt 2> %s/err.txt", bin, args, dir, dir);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *read_text(const char *name) {
-    char path[1200], *data = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (os_read_file(path, &data, &len)) return strdup("");
-    return data;
-}
 
 static double dev_score(json_t *summary, const char *task, const char *metric) {
     return json_number_value(json_object_get(json_object_get(json_object_get(summary, "dev"), task), metric));
@@ -167,13 +152,13 @@ static double dev_score(json_t *summary, const char *task, const char *metric) {
 
 static void test_every_task_type_learns(void) {
     char args[4096];
-    snprintf(args, sizeof args, "train %s/config.json --out %s/run --quiet", dir, dir);
-    int rc = run(args);
-    char *err = read_text("err.txt");
+    snprintf(args, sizeof args, "train %s/config.json --out %s/run --quiet", cli_dir, cli_dir);
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0, "train exited %d: %s", rc, err);
     free(err);
     char path[1200];
-    snprintf(path, sizeof path, "%s/run/summary.json", dir);
+    snprintf(path, sizeof path, "%s/run/summary.json", cli_dir);
     json_error_t je;
     json_t *s = json_load_file(path, 0, &je);
     CHECK_MSG(s != NULL, "summary.json: %s", je.text);
@@ -192,50 +177,34 @@ static void test_every_task_type_learns(void) {
     CHECK(LEARNS(dev_score(s, "long", "accuracy") > 0.9));
     json_decref(s);
     // The run directory's model predicts every task in one pass.
-    snprintf(args, sizeof args, "predict %s/run/best < %s/sent.tsv", dir, dir);
-    CHECK(run(args) == 0);
-    char *out = read_text("out.txt");
+    snprintf(args, sizeof args, "predict %s/run/best < %s/sent.tsv", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    char *out = cli_read("out.txt");
     CHECK(strstr(out, "\"sentiment\"") && strstr(out, "\"ner\"") && strstr(out, "\"tags\""));
     free(out);
-    char *metrics = read_text("run/metrics.jsonl");
+    char *metrics = cli_read("run/metrics.jsonl");
     CHECK(strstr(metrics, "\"event\":\"eval\"") && strstr(metrics, "\"epoch_definition\""));
     free(metrics);
 }
 
-static int same_file(const char *a, const char *b) {
-    char *x = read_text(a), *y = read_text(b);
-    int same = *x && !strcmp(x, y);
-    size_t lx, ly;
-    char pa[1200], pb[1200], *dx, *dy;
-    snprintf(pa, sizeof pa, "%s/%s", dir, a);
-    snprintf(pb, sizeof pb, "%s/%s", dir, b);
-    if (!os_read_file(pa, &dx, &lx) && !os_read_file(pb, &dy, &ly)) {
-        same = lx == ly && lx > 0 && !memcmp(dx, dy, lx);
-        free(dx);
-        free(dy);
-    }
-    free(x);
-    free(y);
-    return same;
-}
 
 static void test_resume_is_exact(void) {
     char args[4096];
-    snprintf(args, sizeof args, "train %s/config.json --out %s/full --set training.epochs=2 --quiet", dir, dir);
-    CHECK(run(args) == 0);
-    snprintf(args, sizeof args, "train %s/config.json --out %s/part --set training.epochs=2 --max-steps 37 --quiet", dir, dir);
-    CHECK(run(args) == 0);
-    snprintf(args, sizeof args, "train --resume --out %s/part --quiet", dir);
-    CHECK(run(args) == 0);
-    CHECK_MSG(same_file("full/checkpoint/model.safetensors", "part/checkpoint/model.safetensors"),
+    snprintf(args, sizeof args, "train %s/config.json --out %s/full --set training.epochs=2 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/part --set training.epochs=2 --max-steps 37 --quiet", cli_dir, cli_dir);
+    CHECK(cli_run(args) == 0);
+    snprintf(args, sizeof args, "train --resume --out %s/part --quiet", cli_dir);
+    CHECK(cli_run(args) == 0);
+    CHECK_MSG(cli_same_file("full/checkpoint/model.safetensors", "part/checkpoint/model.safetensors"),
               "resumed parameters differ from an uninterrupted run");
-    CHECK(same_file("full/checkpoint/optimizer.safetensors", "part/checkpoint/optimizer.safetensors"));
+    CHECK(cli_same_file("full/checkpoint/optimizer.safetensors", "part/checkpoint/optimizer.safetensors"));
 }
 
 // The error is the last line on stderr (progress lines about loaded data may come before it).
 static void expect_error(const char *args, int code, const char *needle) {
-    int rc = run(args);
-    char *err = read_text("err.txt");
+    int rc = cli_run(args);
+    char *err = cli_read("err.txt");
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n') err[--n] = '\0';
     const char *last = strrchr(err, '\n') ? strrchr(err, '\n') + 1 : err;
@@ -247,19 +216,19 @@ static void expect_error(const char *args, int code, const char *needle) {
 
 static void test_bad_configs(void) {
     char args[4096];
-    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.bach_size=3", dir, dir);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.bach_size=3", cli_dir, cli_dir);
     expect_error(args, 3, "training.bach_size");
-    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.batch_size=zero", dir, dir);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.batch_size=zero", cli_dir, cli_dir);
     expect_error(args, 3, "training.batch_size");
-    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.ner.type=ner", dir, dir);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.ner.type=ner", cli_dir, cli_dir);
     expect_error(args, 3, "tasks[2].type");
-    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.sentiment.data.train=/nonexistent.tsv", dir, dir);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.sentiment.data.train=/nonexistent.tsv", cli_dir, cli_dir);
     expect_error(args, 4, "/nonexistent.tsv");
-    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.score.field=nofield", dir, dir);
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.score.field=nofield", cli_dir, cli_dir);
     expect_error(args, 3, "nofield");
-    snprintf(args, sizeof args, "train %s/missing.json --out %s/bad", dir, dir);
+    snprintf(args, sizeof args, "train %s/missing.json --out %s/bad", cli_dir, cli_dir);
     expect_error(args, 4, "missing.json");
-    snprintf(args, sizeof args, "train --out %s/bad", dir);
+    snprintf(args, sizeof args, "train --out %s/bad", cli_dir);
     expect_error(args, 2, "CONFIG.json");
 }
 
@@ -267,7 +236,7 @@ static void test_bad_configs(void) {
 // (exit 6); with training.on_nonfinite=skip those steps are skipped, counted, and the model stays finite.
 static void test_nonfinite_guard(void) {
     char path[700];
-    snprintf(path, sizeof path, "%s/boom.jsonl", dir);
+    snprintf(path, sizeof path, "%s/boom.jsonl", cli_dir);
     FILE *f = fopen(path, "w");
     for (int i = 0; i < 24; i++)
         fprintf(f, "{\"text\": \"the movie %s\", \"score\": %s}\n", i % 2 ? "good" : "bad", i == 5 ? "1e39" : i % 2 ? "1" : "0");
@@ -277,29 +246,28 @@ static void test_nonfinite_guard(void) {
              "train %s/config.json --quiet --set 'tasks=[{\"name\": \"boom\", \"type\": \"regression\", \"field\": "
              "\"score\", \"data\": {\"format\": \"jsonl\", \"train\": \"%s\", \"dev_fraction\": 0.25, "
              "\"labels\": {\"score\": {\"kind\": \"number\"}}}}]' --set 'datasets={}' --set training.epochs=2 "
-             "--set training.batch_size=4", dir, path);
-    snprintf(args, sizeof args, "%s --out %s/boom_stop", base, dir);
+             "--set training.batch_size=4", cli_dir, path);
+    snprintf(args, sizeof args, "%s --out %s/boom_stop", base, cli_dir);
     expect_error(args, 6, "task 'boom' has a non-finite loss");
-    snprintf(args, sizeof args, "%s --out %s/boom_skip --set training.on_nonfinite=skip", base, dir);
-    int rc = run(args);
+    snprintf(args, sizeof args, "%s --out %s/boom_skip --set training.on_nonfinite=skip", base, cli_dir);
+    int rc = cli_run(args);
     CHECK_MSG(rc == 0, "skip run exited %d", rc);
     char sp[700];
-    snprintf(sp, sizeof sp, "%s/boom_skip/summary.json", dir);
+    snprintf(sp, sizeof sp, "%s/boom_skip/summary.json", cli_dir);
     json_error_t je;
     json_t *s = json_load_file(sp, 0, &je);
     CHECK(s && json_integer_value(json_object_get(s, "skipped_steps")) == 2);  // the row is in one batch per epoch
     CHECK(s && isfinite(dev_score(s, "boom", "mse")));
     json_decref(s);
-    char *metrics = read_text("boom_skip/metrics.jsonl");
+    char *metrics = cli_read("boom_skip/metrics.jsonl");
     CHECK(strstr(metrics, "\"event\":\"skip\"") && strstr(metrics, "\"reason\":\"boom\""));
     free(metrics);
 }
 
 int main(void) {
-    bin = getenv("ONESTONE_BIN");
-    snprintf(dir, sizeof dir, "%s/train", th_tmpdir());
-    os_mkdirs(dir);
-    if (!bin) {
+    snprintf(cli_dir, sizeof cli_dir, "%s/train", th_tmpdir());
+    os_mkdirs(cli_dir);
+    if (!getenv("ONESTONE_BIN")) {
         fprintf(stderr, "ONESTONE_BIN not set\n");
         return 1;
     }
