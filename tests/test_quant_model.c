@@ -3,6 +3,8 @@
 // logits; predict, eval and the C API run the int8 directory; the scalar and AVX2 kernels give the same
 // predictions; bad input fails with one line.
 #include "deploy/deploy.h"
+#include "deploy/gelu_int8.h"
+#include "ops/ops.h"
 #include "io/safetensors.h"
 #include "onestone.h"
 #include "quant_testutil.h"
@@ -15,6 +17,26 @@ static size_t nref;
 static const char *bin(void) { return getenv("ONESTONE_BIN"); }
 
 // The deploy path with fp32 weights runs the same math as os_encoder_forward (same ops, same order).
+// The int8 path's GELU against the exact one (ops' gelu_forward) over [-12, 12]: |error| <= 2e-4 (the fit's
+// bound is 1.5e-4), exact 0 at 0, and the right tails (x for large x, 0 for very negative x).
+static void test_int8_gelu(void) {
+    enum { N = 240001 };
+    float *x = malloc(N * sizeof(float)), *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) x[i] = -12.0f + 24.0f * (float)i / (float)(N - 1);
+    gelu_forward(a, x, N);
+    os_deploy_gelu(b, x, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+    printf("  int8-path GELU: max |error| %.3g over [-12, 12]\n", worst);
+    CHECK(worst <= 2e-4);
+    float z = 0, g;
+    os_deploy_gelu(&g, &z, 1);
+    CHECK(g == 0.0f);
+    free(x);
+    free(a);
+    free(b);
+}
+
 static void test_deploy_fp32_equals_encoder(void) {
     os_model m;
     qt_create(&m, 5);
@@ -162,6 +184,7 @@ static void test_bad_input(void) {
 }
 
 int main(void) {
+    RUN(test_int8_gelu);
     RUN(test_deploy_fp32_equals_encoder);
     RUN(test_int8_close_to_fp32);
     RUN(test_cli_quantize_roundtrip);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "deploy/deploy.h"
+#include "deploy/gelu_int8.h"
 #include "ops/ops.h"
 
 static const char *const lin_sub[6] = {"attention.self.query", "attention.self.key", "attention.self.value",
@@ -324,7 +325,9 @@ os_status os_deploy_forward(const os_deploy *d, os_model *m, const os_batch_inpu
         residual_forward(s.t, s.t, x, (size_t)N * C);
         layernorm_forward(s.h, s.mean, s.rstd, s.t, L->ln[0], L->ln[1], N, C, eps);
         run_linear(s.inter, s.h, &W[OS_DL_I], &s, N, 0);
-        gelu_forward(s.inter, s.inter, (size_t)N * L->inter);
+        // The output layer's int8 input is quantised to 7 bits: an approximate GELU is enough there.
+        if (W[OS_DL_O].w) gelu_forward(s.inter, s.inter, (size_t)N * L->inter);
+        else os_deploy_gelu(s.inter, s.inter, (size_t)N * L->inter);
         run_linear(s.t, s.inter, &W[OS_DL_O], &s, N, 0);
         residual_forward(s.t, s.t, s.h, (size_t)N * C);
         layernorm_forward(y, s.mean, s.rstd, s.t, L->ln[2], L->ln[3], N, C, eps);
