@@ -246,6 +246,16 @@ static void test_refusals(void) {
     free(out);
 }
 
+static void test_bad_usage(void) {
+    char args[2048];
+    cli_expect_error("export-data", "export-data", 2, "needs CONFIG.json and OUT_DIR");
+    snprintf(args, sizeof args, "export-data %s/missing.json %s/x", cli_dir, cli_dir);
+    cli_expect_error(args, "export-data", 4, "missing.json");
+    snprintf(args, sizeof args, "train %s/config.json --out %s/bad_trace_run --quiet --set training.trace_file=%s/no/such/dir/t",
+             cli_dir, cli_dir, cli_dir);
+    cli_expect_error(args, "train", 4, "training.trace_file");
+}
+
 int main(void) {
     if (system("/usr/bin/python3 -c 'import torch, numpy' > /dev/null 2>&1") != 0) {
         printf("skipped: /usr/bin/python3 with torch and numpy is needed (scripts/setup.sh installs them)\n");
@@ -262,5 +272,6 @@ int main(void) {
     RUN(test_uw_from_a_model);
     RUN(test_trace_changes_nothing);
     RUN(test_refusals);
+    RUN(test_bad_usage);
     return th_finish();
 }

@@ -32,6 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the imported tests/ref modules
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "ref"))
 from crf_golden import scheme_masks  # noqa: E402  (the constraint rules of docs/crf.md, written independently)
