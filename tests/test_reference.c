@@ -232,6 +232,27 @@ static void test_trace_changes_nothing(void) {
     CHECK(cli_same_file("plain_run/best/model.safetensors", "static_run/best/model.safetensors"));
 }
 
+// Without a trace the reference draws its own batches (seeded): it runs the recipe end to end, and the
+// same seed gives the same run.
+static void test_own_sampler(void) {
+    const char *src = getenv("ONESTONE_SRC");
+    char cmd[4096];
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 %s/scripts/reference/mtl_reference.py %s/static_export --model %s/static_export/init "
+                 "--max-steps 12 --seed 3 --out %s/own_%d.json --quiet > %s/ref_out.txt 2>&1",
+                 src ? src : ".", cli_dir, cli_dir, cli_dir, k, cli_dir);
+        CHECK_MSG(system(cmd) == 0, "reference without a trace failed: %s", cli_read("ref_out.txt"));
+    }
+    json_t *a = load_json("own_0.json"), *b = load_json("own_1.json");
+    if (!a || !b) return;
+    CHECK(json_array_size(json_object_get(a, "steps")) == 12);
+    CHECK(json_object_size(json_object_get(a, "dev")) == 3);
+    CHECK(json_equal(json_object_get(a, "steps"), json_object_get(b, "steps")));
+    json_decref(a);
+    json_decref(b);
+}
+
 static void test_refusals(void) {
     const char *src = getenv("ONESTONE_SRC");
     char cmd[4096];
@@ -271,6 +292,7 @@ int main(void) {
     RUN(test_static_from_scratch);
     RUN(test_uw_from_a_model);
     RUN(test_trace_changes_nothing);
+    RUN(test_own_sampler);
     RUN(test_refusals);
     RUN(test_bad_usage);
     return th_finish();

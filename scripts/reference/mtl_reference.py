@@ -83,7 +83,8 @@ def read_recipe(cfg, n_tasks):
                 max_grad_norm=g("training.max_grad_norm"), selection=metric,
                 patience=g("training.early_stopping.patience", 0), sampling=sampling,
                 temperature=g("sampling.temperature", 1.0), cap=g("sampling.cap", 0.0),
-                epoch_steps=0 if es in (None, "sum") else int(es), weighting=g("weighting.strategy"))
+                epoch_steps=0 if es in (None, "sum") else int(es), weighting=g("weighting.strategy"),
+                bucket=g("training.bucket_by_length", True))
 
 
 def _get(cfg, path, default=None):
@@ -455,9 +456,14 @@ def task_metrics(t, dev, pred):
 
 class OwnSampler:
     """One dataset per micro-batch with probabilities from the sizes (temperature: n^(1/T), capped; proportional;
-    uniform), each dataset read in shuffled passes of batch_size examples; its own numpy generator."""
+    uniform), each dataset read in shuffled passes of batch_size examples; its own numpy generator.
+    bucket_by_length: inside windows of 50 batches the shuffled examples are sorted by length (ties by index)
+    and the batches' order is shuffled again, so a batch holds similar lengths (this changes the losses'
+    per-batch averaging, so it is part of the recipe)."""
 
-    def __init__(self, r, meta, seed):
+    def __init__(self, r, meta, data, seed):
+        self.lengths = {d["name"]: [len(e["input_ids"]) for e in data[d["name"]]["train"]] for d in meta["datasets"]}
+        self.bucket = r["bucket"]
         self.rng = np.random.default_rng(seed)
         self.names = [d["name"] for d in meta["datasets"]]
         sizes = np.array([d["train_size"] for d in meta["datasets"]], dtype=np.float64)
@@ -480,7 +486,13 @@ class OwnSampler:
         q = self.queue[name]
         if not q:
             order = self.rng.permutation(self.sizes[gi]).tolist()
-            q.extend(order[s:s + self.bs] for s in range(0, len(order), self.bs))
+            if self.bucket:
+                w, lens = 50 * self.bs, self.lengths[name]
+                order = [i for s in range(0, len(order), w) for i in sorted(order[s:s + w], key=lambda i: (lens[i], i))]
+            batches = [order[s:s + self.bs] for s in range(0, len(order), self.bs)]
+            if self.bucket:
+                batches = [batches[i] for i in self.rng.permutation(len(batches))]
+            q.extend(batches)
         return name, q.pop(0)
 
 
@@ -551,7 +563,7 @@ def main():
     uw_opt = torch.optim.Adam([log_var], lr=r["lr"], betas=(r["beta1"], r["beta2"]), eps=r["eps"]) if uw else None
 
     trace = read_trace(a.replay) if a.replay else None
-    sampler = None if trace else OwnSampler(r, meta, seed)
+    sampler = None if trace else OwnSampler(r, meta, data, seed)
     result = {"steps": [], "evals": [], "recipe": r, "total_steps": total, "epoch_steps": epoch_steps}
     best_score, best_step, best_dev, bad_evals = -math.inf, 0, None, 0
     step = 0
