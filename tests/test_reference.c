@@ -2,8 +2,9 @@
 // onestone's batch trace from the same exported data and initial model: every step's task losses, gradient
 // norm and learning rate, and the dev scores of the best evaluation must agree. Three tasks (NER in IOB1 with
 // a CRF, relations from entity markers, sentiment with a carved dev set), temperature sampling, dropout 0;
-// a static-weights run from scratch, then an uncertainty-weighting run from the first run's model with a head
-// learning rate and gradient accumulation. Skips (exit 77) without /usr/bin/python3 + torch.
+// a static-weights run from scratch, an uncertainty-weighting run from the first run's model with a head
+// learning rate, gradient accumulation and a cosine schedule, and a run with softmax NER, [CLS] relations and
+// uniform sampling. Skips (exit 77) without /usr/bin/python3 + torch.
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -224,6 +225,12 @@ static void test_uw_from_a_model(void) {
     run_case("uw", sets);
 }
 
+// Softmax NER, relations from the [CLS] vector, uniform sampling without length buckets, constant LR after warmup.
+static void test_softmax_cls_uniform(void) {
+    run_case("softmax", "--set tasks.ner.crf=false --set tasks.relation.representation=cls --set sampling.strategy=uniform "
+                        "--set training.bucket_by_length=false --set schedule.type=constant_with_warmup");
+}
+
 // The trace is an observer: training with and without it gives the same model.
 static void test_trace_changes_nothing(void) {
     char args[2048];
@@ -291,6 +298,7 @@ int main(void) {
     write_inputs();
     RUN(test_static_from_scratch);
     RUN(test_uw_from_a_model);
+    RUN(test_softmax_cls_uniform);
     RUN(test_trace_changes_nothing);
     RUN(test_own_sampler);
     RUN(test_refusals);
