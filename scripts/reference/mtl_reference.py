@@ -61,29 +61,30 @@ def read_recipe(cfg):
     for path, want in checks:
         if g(path, want) != want:
             refuse(path, "only %s is implemented, got %s" % (json.dumps(want), json.dumps(g(path))))
-    if g("optimizer.type") != "adamw":
+    if g("optimizer.type", "adamw") != "adamw":
         refuse("optimizer.type", "only adamw is implemented, got %s" % g("optimizer.type"))
-    if g("weighting.strategy") not in ("static", "uw"):
+    if g("weighting.strategy", "static") not in ("static", "uw"):
         refuse("weighting.strategy", "only static and uw are implemented, got %s" % g("weighting.strategy"))
-    sampling = g("sampling.strategy")
+    sampling = g("sampling.strategy", "proportional")
     if sampling not in ("temperature", "proportional", "uniform"):
         refuse("sampling.strategy", "only temperature, proportional and uniform are implemented, got %s" % sampling)
-    metric = g("training.early_stopping.metric")
+    metric = g("training.early_stopping.metric", "mean")
     if metric == "delta_m":
         refuse("training.early_stopping.metric", "delta_m is not implemented (use mean or a task name)")
-    if g("schedule.type") not in ("linear", "cosine", "constant", "constant_with_warmup"):
+    if g("schedule.type", "linear") not in ("linear", "cosine", "constant", "constant_with_warmup"):
         refuse("schedule.type", "unknown schedule %s" % g("schedule.type"))
     es = g("sampling.epoch_steps")
-    return dict(seed=g("seed"), lr=g("optimizer.lr"), wd=g("optimizer.weight_decay"), beta1=g("optimizer.beta1"),
-                beta2=g("optimizer.beta2"), eps=g("optimizer.eps"), head_lr=g("optimizer.head_lr", 0.0),
-                schedule=g("schedule.type"), warmup_steps=g("schedule.warmup_steps", 0),
-                warmup_ratio=g("schedule.warmup_ratio", 0.0), batch_size=g("training.batch_size"),
-                epochs=g("training.epochs"), max_steps=g("training.max_steps", 0),
-                eval_every=g("training.eval_every", 0), accumulation=g("training.grad_accumulation", 1),
-                max_grad_norm=g("training.max_grad_norm"), selection=metric,
-                patience=g("training.early_stopping.patience", 0), sampling=sampling,
+    # defaults as src/train/train_config.c's, so an unresolved config reads like its resolved config.json
+    return dict(seed=g("seed", 42), lr=g("optimizer.lr", 1e-4), wd=g("optimizer.weight_decay", 0.01),
+                beta1=g("optimizer.beta1", 0.9), beta2=g("optimizer.beta2", 0.999), eps=g("optimizer.eps", 1e-8),
+                head_lr=g("optimizer.head_lr", 0.0), schedule=g("schedule.type", "linear"),
+                warmup_steps=g("schedule.warmup_steps", 0), warmup_ratio=g("schedule.warmup_ratio", 0.0),
+                batch_size=g("training.batch_size", 32), epochs=g("training.epochs", 3),
+                max_steps=g("training.max_steps", 0), eval_every=g("training.eval_every", 0),
+                accumulation=g("training.grad_accumulation", 1), max_grad_norm=g("training.max_grad_norm", 1.0),
+                selection=metric, patience=g("training.early_stopping.patience", 0), sampling=sampling,
                 temperature=g("sampling.temperature", 1.0), cap=g("sampling.cap", 0.0),
-                epoch_steps=0 if es in (None, "sum") else int(es), weighting=g("weighting.strategy"),
+                epoch_steps=0 if es in (None, "sum") else int(es), weighting=g("weighting.strategy", "static"),
                 bucket=g("training.bucket_by_length", True))
 
 
