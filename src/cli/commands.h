@@ -26,4 +26,5 @@ int cmd_prune(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_affinity(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_export_data(int argc, char **argv);
 #endif

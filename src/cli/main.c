@@ -19,6 +19,7 @@ static const os_command commands[] = {
     {"tokenize", "text lines on stdin -> BERT WordPiece token ids (HF-compatible)", cmd_tokenize},
     {"vocab", "train a WordPiece vocabulary from raw text files (vocab train)", cmd_vocab},
     {"affinity", "task-affinity matrices and a suggested task grouping of a training run", cmd_affinity},
+    {"export-data", "the encoded data and initial model of a training config, for reference runs", cmd_export_data},
     {"version", "print the version", cmd_version},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

@@ -330,7 +330,7 @@ static os_status parse_training(os_train_config *c, const os_cfg_ctx *root_ctx, 
     static const char *const keys[] = {"batch_size", "epochs", "max_steps", "eval_every", "save_every",
                                        "grad_accumulation", "log_every", "max_grad_norm", "bucket_by_length",
                                        "on_nonfinite", "spike_factor",
-                                       "early_stopping", "baselines", NULL};
+                                       "early_stopping", "baselines", "trace_file", NULL};
     TRY(os_cfg_check_keys(&ctx, t, keys));
     TRY(rd_int(&ctx, t, "batch_size", 32, 1, 65536, &c->batch_size));
     TRY(rd_int(&ctx, t, "epochs", 3, 0, 1000000, &c->epochs));
@@ -348,6 +348,7 @@ static os_status parse_training(os_train_config *c, const os_cfg_ctx *root_ctx, 
     free(nonfinite);
     if (bad_nf) return os_cfg_error(&ctx, "on_nonfinite", "must be stop or skip");
     TRY(rd_num(&ctx, t, "spike_factor", 5.0, 0, 1e6, &c->spike_factor));
+    TRY(rd_str(&ctx, t, "trace_file", NULL, &c->trace_file));
     if (c->epochs == 0 && c->max_steps == 0) return os_cfg_error(&ctx, "max_steps", "or 'epochs' must be positive");
     os_cfg_ctx ectx = os_cfg_child(&ctx, "early_stopping", 0);
     TRY(sub_object(&ctx, t, "early_stopping", &es));
@@ -500,6 +501,7 @@ void os_train_config_free(os_train_config *c) {
     free(c->init);
     free(c->vocab);
     free(c->early_metric);
+    free(c->trace_file);
     free(c->weighting);
     json_decref(c->baselines);
     json_decref(c->root);

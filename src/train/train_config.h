@@ -72,6 +72,7 @@ typedef struct {
     int bucket_by_length;
     int skip_nonfinite;    // on_nonfinite "skip": a step with a non-finite loss or gradient is skipped and counted
     double spike_factor;   // log a "spike" event when a task's loss exceeds factor x its running average (0 = off)
+    char *trace_file;      // batch trace for reference replays (train/trace.h), or NULL
     char *early_metric;    // "mean", a task name, or "delta_m"
     long patience;         // evaluations without improvement before stopping; 0 = never stop early
     json_t *baselines;     // {"task": score} single-task baselines of the main metrics (for delta_m)

@@ -109,6 +109,7 @@ os_status os_trainer_forward_next(trainer *t, int gi, uint64_t seed, const size_
     os_status st = next_batch(t, gi, idx, B);
     if (st) return st;
     t->group_batches[gi]++;
+    os_trace_batch(&t->trace, t->rt->groups[gi].name, *idx, *B);
     st = os_trainer_forward_batch(t, gi, OS_SPLIT_TRAIN, *idx, *B, 1, seed);
     if (!st) t->window_tokens += t->rt->groups[gi].batch.n_tokens;
     return st;
@@ -153,6 +154,7 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed) {
     for (int k = 0; k < g->n_tasks && !st; k++) {
         const int ti = g->tasks[k], h = rt->tasks[ti].head;
         if (counts[h] > 0) st = os_trainer_record_loss(t, ti, losses[h]);
+        if (counts[h] > 0) os_trace_loss(&t->trace, rt->tasks[ti].cfg->name, losses[h]);
     }
     if (!st && !t->bad_task) os_model_backward(&rt->model, t->frozen_below);
     return st;
@@ -162,18 +164,18 @@ static os_status micro_step(trainer *t, int gi, uint64_t seed) {
 
 // The task and dataset definitions travel with the model (config.json's onestone.training), so
 // `onestone eval` knows each task's type, label field and data format.
-static json_t *training_meta(const trainer *t) {
+json_t *os_trainer_model_meta(const os_train_config *c) {
     json_t *meta = json_object(), *tr = json_object();
-    json_object_set(tr, "tasks", json_object_get(t->cfg->root, "tasks"));
-    json_t *ds = json_object_get(t->cfg->root, "datasets");
+    json_object_set(tr, "tasks", json_object_get(c->root, "tasks"));
+    json_t *ds = json_object_get(c->root, "datasets");
     if (ds) json_object_set(tr, "datasets", ds);
-    json_object_set_new(tr, "max_seq_length", json_integer(t->cfg->max_seq_length));
+    json_object_set_new(tr, "max_seq_length", json_integer(c->max_seq_length));
     json_object_set_new(meta, "training", tr);
     return meta;
 }
 
 static os_status save_model_dir(trainer *t, const char *dir) {
-    json_t *meta = training_meta(t);
+    json_t *meta = os_trainer_model_meta(t->cfg);
     os_status st = os_model_dir_write(dir, &t->rt->model, t->rt->tok, meta);
     json_decref(meta);
     return st;
@@ -457,6 +459,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
         st = os_fail(OS_ERR_IO, "%s: cannot open for writing", t.metrics_path);
         goto done;
     }
+    if (c->trace_file && (st = os_trace_open(&t.trace, c->trace_file))) goto done;
 
     // What an epoch means: the sum over datasets of their batches per pass, unless the config fixes it.
     if ((st = os_balancer_create(&t, &t.bal))) goto done;
@@ -582,6 +585,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
         }
         t.step++;
         t.window_steps++;
+        if ((st = os_trace_end_step(&t.trace, t.step, lr, grad_norm, !isfinite(grad_norm)))) break;
         if (t.step % c->log_every == 0) log_window(&t, lr, grad_norm);
         if (t.step % t.eval_every == 0 || t.step == stop_at) st = evaluate(&t, &stop);
         if (!st && (t.step % t.save_every == 0 || t.step == stop_at || stop)) st = save_checkpoint(&t);
@@ -601,6 +605,7 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
     }
 done:
     if (t.metrics) fclose(t.metrics);
+    os_trace_close(&t.trace);
     os_optimizer_free(&t.opt);
     os_balancer_free(t.bal);
     free(t.word_first);

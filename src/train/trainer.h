@@ -30,6 +30,8 @@ typedef struct {
     void *after_step_ctx;
 } os_train_opts;
 
+// The "onestone" metadata of a trained model directory's config.json (the tasks and datasets, for eval).
+json_t *os_trainer_model_meta(const os_train_config *c);
 // Trains rt's model; writes RUN_DIR as above. Returns OS_OK when training finished (or stopped early).
 os_status os_train(os_runtime *rt, const os_train_opts *o);
 #endif

@@ -8,6 +8,7 @@
 #include "optim/optimizer.h"
 #include "train/runtime.h"
 #include "train/sampler.h"
+#include "train/trace.h"
 #include "train/trainer.h"
 
 typedef struct os_balancer os_balancer;
@@ -41,6 +42,7 @@ typedef struct {
     long weight_n[OS_MAX_TASKS];
     uint8_t *word_first;               // (B*T) word-first flags of the current batch (CRF heads read them)
     size_t word_first_cap;
+    os_trace trace;                    // training.trace_file (off: every trace call is a no-op)
 } trainer;
 
 uint64_t os_trainer_mix(uint64_t a, uint64_t b);
