@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all setup build demo test test-fast test-asan test-fuzz clean bench bench-scaling
+.PHONY: all setup build demo test test-fast test-asan test-fuzz clean bench bench-scaling quality
 
 all: build
 
@@ -42,6 +42,11 @@ bench:
 bench-scaling:
 	@ONESTONE_SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/scaling.sh
+
+# The quality recipe (docs/quality.md): pretraining, joint fine-tuning, single-task baselines; about 75 minutes.
+# Needs ONESTONE_DATA; OUT, SEED, JOBS, ABLATE=1 and the other settings of scripts/quality.sh pass through.
+quality: build
+	@bash scripts/quality.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
