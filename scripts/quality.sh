@@ -13,7 +13,8 @@
 #                  (default $OUT/pretrain)
 #   SEED           seeds every stage (default 42)
 #   CONFIG         the fine-tuning config (default examples/quality.json)
-#   PRETRAIN_STEPS, CASE, VOCAB_SIZE   passed to the pretraining recipe as STEPS, CASE, VOCAB_SIZE
+#   PRETRAIN_STEPS, CASE, VOCAB_SIZE   passed to the pretraining recipe as STEPS, CASE (default cased: +3 NER F1,
+#                  docs/quality.md), VOCAB_SIZE
 #   JOBS           trainings run at once (default 1). JOBS=2 runs independent trainings side by side with one
 #                  thread each; results depend on the thread count (BLAS summation order), so compare runs
 #                  made with the same JOBS.
@@ -41,7 +42,7 @@ if [ -s "$pre/summary.json" ]; then
 else
   resume=()
   [ -s "$pre/checkpoint/state.json" ] && resume=(--resume)
-  WORK=$PRETRAIN_WORK STEPS=${PRETRAIN_STEPS:-3600} SEED=$SEED \
+  WORK=$PRETRAIN_WORK STEPS=${PRETRAIN_STEPS:-3600} SEED=$SEED CASE=${CASE:-cased} \
     scripts/pretrain_recipe.sh --quiet "${resume[@]}"
 fi
 vocab=$pre/model  # its tokenizer.json: the vocabulary and its casing
