@@ -32,14 +32,24 @@ int gemm_packed_use(int N, int C, int OC) {
     return gemm_packed_cpu() && N >= GEMM_PACKED_MIN_ROWS && C >= 32 && OC >= 32;
 }
 
-// The packed copy of w lives only for this call: packing is ~1/N of the product's work, and a per-call copy
-// stays correct whatever changed the weights in between (an optimizer step, a checkpoint load, the C API).
+// The weight is packed again at every call: packing is ~1/N of the product's work, and a fresh copy stays correct
+// whatever changed the weights in between (an optimizer step, a checkpoint load, the C API). The buffer is
+// kept per thread and reused: a fresh megabyte-sized allocation each call goes to mmap, and its page faults and
+// the unmapping's TLB shootdowns measured a few percent of a training step. (It stays allocated until the
+// thread ends: at most the largest weight of the model, per thread that calls linear_forward.)
+static _Thread_local float *packed_buf;
+static _Thread_local size_t packed_cap;
+
 void linear_forward_packed(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
                            int OC, int act) {
-    float *packed = ops_xmalloc_aligned(gemm_packed_floats(OC, C) * sizeof *packed);
-    gemm_pack_weight(packed, w, OC, C, C);
-    gemm_packed_forward(out, pre, inp, packed, b, N, C, OC, act);
-    free(packed);
+    const size_t need = gemm_packed_floats(OC, C);
+    if (need > packed_cap) {
+        free(packed_buf);
+        packed_buf = ops_xmalloc_aligned(need * sizeof *packed_buf);
+        packed_cap = need;
+    }
+    gemm_pack_weight(packed_buf, w, OC, C, C);
+    gemm_packed_forward(out, pre, inp, packed_buf, b, N, C, OC, act);
 }
 
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
