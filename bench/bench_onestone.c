@@ -203,8 +203,7 @@ static void train_step(os_model *m, os_optimizer *opt, const inputs *in, long st
     os_model_backward(m, 0);
     const double norm = os_params_grad_norm(p);
     if (norm > 1.0) {  // torch.nn.utils.clip_grad_norm_(1.0), as the trainer does
-        const float coef = (float)(1.0 / (norm + 1e-6));
-        for (size_t i = 0; i < p->total; i++) p->grad[i] *= coef;
+        os_params_scale_grad(p, (float)(1.0 / (norm + 1e-6)));
     }
     os_optimizer_step(opt, p, 1e-4f);
 }

@@ -10,8 +10,11 @@ BUILD=${BUILD:-build}
 WORK=${BENCH_DIR:-build-bench}
 PY=/usr/bin/python3
 QUICK=${BENCH_QUICK:-0}
-# Passive waiting, as the onestone CLI uses by default (src/cli/main.c); the same for every program.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# Every program gets the onestone CLI's default wait setting (src/cli/main.c): idle OpenMP threads spin 1,000
+# times, then sleep. It is PyTorch's best too (measured: +8 % over OMP_WAIT_POLICY=PASSIVE at 2 threads; with
+# libgomp's default long spinning its OpenMP threads fight its OpenBLAS threads and 2 threads run at half the
+# speed). Set OMP_WAIT_POLICY or GOMP_SPINCOUNT to compare other settings.
+if [ -z "${OMP_WAIT_POLICY:-}" ]; then export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}; fi
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
 # Debian's torch does its matrix products in the system BLAS (BLAS_INFO=generic), which starts its own
 # threads whatever torch.set_num_threads says; the PyTorch runs therefore also get OPENBLAS_NUM_THREADS.

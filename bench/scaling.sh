@@ -10,7 +10,11 @@ WORK=${BENCH_DIR:-build-bench}
 PY=/usr/bin/python3
 STEPS=2
 [ "${BENCH_QUICK:-0}" = 1 ] && STEPS=1
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# Every program gets the onestone CLI's default wait setting (src/cli/main.c): idle OpenMP threads spin 1,000
+# times, then sleep. It is PyTorch's best too (measured: +8 % over OMP_WAIT_POLICY=PASSIVE at 2 threads; with
+# libgomp's default long spinning its OpenMP threads fight its OpenBLAS threads and 2 threads run at half the
+# speed). Set OMP_WAIT_POLICY or GOMP_SPINCOUNT to compare other settings.
+if [ -z "${OMP_WAIT_POLICY:-}" ]; then export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}; fi
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -46,18 +46,21 @@ int cli_wants_help(int argc, char **argv) {
     return 0;
 }
 
-// OpenMP threads that spin while waiting (libgomp's default) steal the CPU from every other process, and
-// from OpenBLAS's worker threads, on a small shared machine: measured 2.5-7x slower training with one other
-// busy process on 2 cores. libgomp reads OMP_WAIT_POLICY when it loads, before main, so the policy is set
-// and the program re-executed once. A user's own OMP_WAIT_POLICY is respected.
-static void prefer_passive_waiting(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
+// How long an idle OpenMP thread spins before it sleeps. libgomp's default (300,000 spins) steals the CPU from
+// every other process, and from OpenBLAS's worker threads, on a small shared machine: measured 2.5-7x slower
+// training with one other busy process on 2 cores. Never spinning (OMP_WAIT_POLICY=PASSIVE) pays a sleep and
+// wake-up at each of the step's few hundred parallel regions: 5-10 % of a BERT-Mini step on an idle machine.
+// 1,000 spins measured as fast as spinning when idle and as fast as PASSIVE beside a busy process
+// (docs/performance.md). libgomp reads these variables when it loads, before main, so the setting is made and
+// the program re-executed once. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
+static void prefer_short_spinning(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    setenv("GOMP_SPINCOUNT", "1000", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: then run with libgomp's defaults
 }
 
 int main(int argc, char **argv) {
-    prefer_passive_waiting(argv);
+    prefer_short_spinning(argv);
     if (argc < 2) {
         usage(stderr);
         return OS_ERR_USAGE;

@@ -12,7 +12,7 @@ void gelu_forward(float *out, const float *inp, size_t n) {
 #pragma omp parallel for simd schedule(static) if (parallel : n > ACT_PAR_MIN)
     for (ptrdiff_t i = 0; i < m; i++) {
         float x = inp[i];
-        out[i] = x * 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2));
+        out[i] = ops_gelu(x);
     }
 }
 

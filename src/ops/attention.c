@@ -7,6 +7,10 @@
 // own OpenMP thread count to 1 inside the region, which OpenBLAS's OpenMP build reads, so a call inside the
 // loop never starts threads of its own.
 //
+// On AVX2+FMA CPUs the two forward products use the packed-weight kernel instead (gemm_packed.c): K and V of
+// the pair are packed once into the thread's scratch and Q / the probabilities are read in place, which skips
+// OpenBLAS's packing of both operands and its zeroing pass for these small (T x T x HS) products.
+//
 // Masking: keys with mask 0 are left out of the max and the sum and get probability exactly 0, which is
 // what HF's additive finfo(float32).min mask yields. When a sequence has no real key at all, every score
 // plus finfo.min rounds to the same finfo.min in HF, so its rows are uniform (1/T over all keys) and the
@@ -36,6 +40,8 @@ void attention_probs_forward(float *probs, const float *q, const float *k, const
         omp_set_num_threads(1);  // this thread's sgemm calls stay on this thread
         float *row = ops_xmalloc((size_t)T * sizeof *row);
         int *idx = ops_xmalloc((size_t)T * sizeof *idx);
+        const int packed = gemm_packed_cpu();
+        float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(T, HS) * sizeof *pk) : NULL;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
@@ -47,8 +53,13 @@ void attention_probs_forward(float *probs, const float *q, const float *k, const
             }
             const size_t head = (size_t)b * T * C + (size_t)h * HS;
             // Raw scores S = Q K^T of every key into P, then a softmax over the real keys of each row.
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, q + head, C, k + head, C, 0.0f, P,
-                        T);
+            if (packed) {
+                gemm_pack_weight(pk, k + head, T, HS, C);
+                gemm_packed_serial(P, T, q + head, C, pk, T, HS, T, 0);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, q + head, C, k + head, C, 0.0f,
+                            P, T);
+            }
             for (int i = 0; i < T; i++) {
                 float *Pi = P + (size_t)i * T;
                 if (nk == T) {
@@ -67,6 +78,7 @@ void attention_probs_forward(float *probs, const float *q, const float *k, const
         }
         free(row);
         free(idx);
+        free(pk);
     }
 }
 
@@ -77,13 +89,21 @@ void attention_weighted_sum(float *out, const float *probs_used, const float *v,
 #pragma omp parallel if (work > OPS_PAR_MIN)
     {
         omp_set_num_threads(1);
+        const int packed = gemm_packed_cpu();
+        float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(HS, T) * sizeof *pk) : NULL;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
             const size_t head = (size_t)b * T * C + (size_t)h * HS;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, probs_used + (size_t)bh * T * T,
-                        T, v + head, C, 0.0f, out + head, C);
+            if (packed) {  // out = P · V: V (T x HS, row stride C) is the right operand as it is
+                gemm_pack_kn(pk, v + head, T, HS, C);
+                gemm_packed_serial(out + head, C, probs_used + (size_t)bh * T * T, T, pk, T, T, HS, 0);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f,
+                            probs_used + (size_t)bh * T * T, T, v + head, C, 0.0f, out + head, C);
+            }
         }
+        free(pk);
     }
 }
 
@@ -105,6 +125,9 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
 #pragma omp parallel if (work > OPS_PAR_MIN)
     {
         omp_set_num_threads(1);
+        const int packed = gemm_packed_cpu();  // dP and dQ through the packed kernel, as in the forward
+        float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(T > HS ? T : HS, T > HS ? T : HS) * sizeof *pk)
+                           : NULL;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
@@ -120,7 +143,13 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
             if (!dq && !dk) continue;
             // dP_used = dout · V^T, then back through dropout and the softmax (keys with P = 0, the masked
             // ones, get dS = 0), and the 1/sqrt(HS) scaling: D = dS.
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, dob, C, v + head, C, 0.0f, D, T);
+            if (packed) {
+                gemm_pack_weight(pk, v + head, T, HS, C);
+                gemm_packed_serial(D, T, dob, C, pk, T, HS, T, 0);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, dob, C, v + head, C, 0.0f, D,
+                            T);
+            }
             for (int i = 0; i < T; i++) {
                 const float *Pi = P + (size_t)i * T;
                 float *Di = D + (size_t)i * T;
@@ -135,12 +164,17 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
 #pragma omp simd
                 for (int j = 0; j < T; j++) Di[j] = Pi[j] * (Di[j] - dot) / sq;
             }
-            if (dq)  // dQ += dS · K
+            if (dq && packed) {  // dQ += dS · K
+                gemm_pack_kn(pk, k + head, T, HS, C);
+                gemm_packed_serial(dq + head, C, D, T, pk, T, T, HS, 1);
+            } else if (dq) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, k + head, C, 1.0f,
                             dq + head, C);
+            }
             if (dk)  // dK += dS^T · Q
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, q + head, C, 1.0f,
                             dk + head, C);
         }
+        free(pk);
     }
 }

@@ -1,11 +1,63 @@
-// Fully connected layer in torch.nn.Linear layout: out(N,OC) = inp(N,C) · w(OC,C)^T + b, via OpenBLAS.
+// Fully connected layer in torch.nn.Linear layout: out(N,OC) = inp(N,C) · w(OC,C)^T + b. The forward product of
+// a large batch goes through the packed-weight kernel (gemm_packed.c) on AVX2+FMA CPUs, everything else through
+// OpenBLAS.
 #include <cblas.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
+int gemm_packed_cpu(void) {
+    // Decided once (the CPU and the environment do not change while we run); attention calls this from
+    // several threads, hence the atomic.
+    static atomic_int decided = -1;
+    int enabled = atomic_load_explicit(&decided, memory_order_relaxed);
+    if (enabled < 0) {
+        const char *env = getenv("ONESTONE_PACKED_GEMM");
+        int cpu = 0;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+        enabled = cpu && !(env && env[0] == '0');
+        atomic_store_explicit(&decided, enabled, memory_order_relaxed);
+    }
+    return enabled;
+}
+
+int gemm_packed_use(int N, int C, int OC) {
+    // Small products (a few sentences at serving time, the heads' narrow outputs) stay with OpenBLAS: there
+    // the weight packing is not paid back.
+    return gemm_packed_cpu() && N >= GEMM_PACKED_MIN_ROWS && C >= 32 && OC >= 32;
+}
+
+// The weight is packed again at every call: packing is ~1/N of the product's work, and a fresh copy stays correct
+// whatever changed the weights in between (an optimizer step, a checkpoint load, the C API). The buffer is
+// kept per thread and reused: a fresh megabyte-sized allocation each call goes to mmap, and its page faults and
+// the unmapping's TLB shootdowns measured a few percent of a training step. (It stays allocated until the
+// thread ends: at most the largest weight of the model, per thread that calls linear_forward.)
+static _Thread_local float *packed_buf;
+static _Thread_local size_t packed_cap;
+
+void linear_forward_packed(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
+                           int OC, int act) {
+    const size_t need = gemm_packed_floats(OC, C);
+    if (need > packed_cap) {
+        free(packed_buf);
+        packed_buf = ops_xmalloc_aligned(need * sizeof *packed_buf);
+        packed_cap = need;
+    }
+    gemm_pack_weight(packed_buf, w, OC, C, C);
+    gemm_packed_forward(out, pre, inp, packed_buf, b, N, C, OC, act);
+}
+
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
+    if (gemm_packed_use(N, C, OC)) {
+        linear_forward_packed(out, NULL, inp, w, b, N, C, OC, GEMM_ACT_NONE);
+        return;
+    }
     // Start from the bias rows and let sgemm add the product (beta = 1): no second pass over out.
     if (b) {
 #pragma omp parallel for schedule(static) if ((size_t)N * OC > 4 * OPS_PAR_MIN)
@@ -22,6 +74,7 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
+    // (With beta = 1 OpenBLAS has no zeroing pass here, and the packed kernel measured no faster: it stays.)
     if (dinp && C > 0)  // dinp(N,C) += dout(N,OC) · w(OC,C)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
     if (dw && C > 0)  // dw(OC,C) += dout^T(OC,N) · inp(N,C)

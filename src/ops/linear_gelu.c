@@ -10,11 +10,13 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-static inline float gelu(float x) { return x * 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2)); }
-
 void linear_gelu_forward(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
                          int OC) {
     if (N <= 0 || OC <= 0) return;
+    if (gemm_packed_use(N, C, OC)) {  // bias and GELU applied per row block, in cache (gemm_packed.c)
+        linear_forward_packed(out, pre, inp, w, b, N, C, OC, GEMM_ACT_GELU);
+        return;
+    }
     if (C > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, 0.0f, pre, OC);
     else
@@ -27,11 +29,11 @@ void linear_gelu_forward(float *out, float *pre, const float *inp, const float *
             for (int j = 0; j < OC; j++) {
                 const float x = b[j] + p[j];  // linear_forward: sgemm adds the product to the bias row
                 p[j] = x;
-                o[j] = gelu(x);
+                o[j] = ops_gelu(x);
             }
         } else {
 #pragma omp simd
-            for (int j = 0; j < OC; j++) o[j] = gelu(p[j]);
+            for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
         }
     }
 }

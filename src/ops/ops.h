@@ -45,6 +45,31 @@ void linear_gelu_forward(float *out, float *pre, const float *inp, const float *
 void linear_gelu_backward(float *dinp, float *dw, float *db, float *dpre, const float *dout, const float *pre,
                           const float *inp, const float *w, int N, int C, int OC);
 
+// --- linear forward with a pre-packed weight (src/ops/gemm_packed.c): the same product as linear_forward
+// without OpenBLAS's per-call packing of the activations and zeroing of the output. Pack w (OC,C) once into
+// gemm_packed_floats(OC, C) floats (32-byte aligned), then out = inp·w^T + bias (bias may be NULL); with
+// act = GEMM_ACT_GELU, pre receives the pre-activation and out = gelu(pre) (linear_gelu_forward's values).
+// Equal to sgemm's results to float rounding (a different summation order); independent of the thread count.
+// linear_forward and linear_gelu_forward take this path by themselves when gemm_packed_use(N, C, OC) says so:
+// an AVX2+FMA CPU, at least GEMM_PACKED_MIN_ROWS rows, and ONESTONE_PACKED_GEMM not set to 0 (set it to 0 to
+// measure or compare against OpenBLAS alone).
+enum { GEMM_ACT_NONE = 0, GEMM_ACT_GELU = 1, GEMM_PACKED_MIN_ROWS = 256 };
+int gemm_packed_use(int N, int C, int OC);
+int gemm_packed_cpu(void);  // the CPU has AVX2 and FMA and ONESTONE_PACKED_GEMM is not 0
+size_t gemm_packed_floats(int OC, int C);
+// w: (OC, C) with row stride ldw (a torch.nn.Linear weight: ldw = C).
+void gemm_pack_weight(float *packed, const float *w, int OC, int C, int ldw);
+// b: (C, OC) with row stride ldb, the right operand as it is (not transposed); single-threaded.
+void gemm_pack_kn(float *packed, const float *b, int C, int OC, int ldb);
+void gemm_packed_forward(float *out, float *pre, const float *inp, const float *packed, const float *bias, int N,
+                         int C, int OC, int act);
+// out(N,OC; row stride ldo) = inp(N,C; row stride lda) · packed, on the calling thread (attention's per-head
+// products, already spread over the threads). No bias.
+// With accumulate, out += the product instead.
+void gemm_packed_serial(float *out, int ldo, const float *inp, int lda, const float *packed, int N, int C, int OC,
+                        int accumulate);
+
+
 // --- exact GELU (erf form, HF "gelu") and tanh, elementwise ------------------------------------------
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);

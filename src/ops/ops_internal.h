@@ -25,6 +25,20 @@ static inline void *ops_xmalloc(size_t bytes) {
     return p;
 }
 
+// 32-byte aligned scratch (the packed GEMM's aligned loads); free() releases it.
+static inline void *ops_xmalloc_aligned(size_t bytes) {
+    void *p = aligned_alloc(32, (bytes + 31) & ~(size_t)31);
+    if (!p) {
+        fprintf(stderr, "onestone: out of memory (%zu bytes of operator scratch)\n", bytes);
+        abort();
+    }
+    return p;
+}
+
+// linear_forward's packed-weight path (linear.c): packs w for this call, then gemm_packed_forward.
+void linear_forward_packed(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
+                           int OC, int act);
+
 // max(x[0..n)), -inf when n == 0; NaNs are skipped (they propagate through the caller's exp instead).
 // Eight independent lanes, so both gcc and clang vectorize it without -ffast-math (clang does not
 // vectorize an `omp simd reduction(max)` over floats).
@@ -124,4 +138,7 @@ static inline float ops_erff(float x) {
     s = s * x2 + 1.1283791670955126f;
     return ops_select(ax < 0.8f, x * s, big);
 }
+
+// Exact GELU (erf form, HF "gelu"): x * Phi(x).
+static inline float ops_gelu(float x) { return x * 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2)); }
 #endif

@@ -1,0 +1,232 @@
+// out(N,OC) = inp(N,C) · w(OC,C)^T (+ bias) with the weight packed once: the linear layers' forward product.
+//
+// Why not sgemm: OpenBLAS packs BOTH operands on every call (the activations are the big one: N = B*T rows)
+// and, for beta = 0, first zeroes the output in a separate pass. Profiled on BERT-Mini inference those two
+// passes were 12 % of the time next to the 61 % of its kernel. Here the weight is packed once into panels of
+// 16 output columns (k-major: for each k the 16 weights, zero-padded past OC), and the 6x16 micro-kernel reads
+// the activation rows in place, broadcasting one value per row and k. The first K block stores (bias added),
+// later ones accumulate, so there is no zeroing pass; the epilogue (GELU) runs on a row block while it is in
+// cache.
+//
+// This file is compiled with -mavx2 -mfma (CMakeLists.txt) and reached only through linear.c, which checks
+// that the CPU has both (gemm_packed_use).
+//
+// Threads split the rows in blocks of GP_MC; every output element is computed by one thread with the same
+// sequence of operations whatever the thread count, so results do not depend on it. The sums are ordered
+// differently from OpenBLAS's (k runs in blocks of GP_KC, in order, with FMA), so they agree with sgemm to
+// float rounding, not bitwise.
+#include <omp.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define GP_SIMD 1
+#else
+#define GP_SIMD 0
+#endif
+
+#ifndef GP_KC
+#define GP_KC 512
+#endif
+#ifndef GP_MC
+#define GP_MC 96
+#endif
+enum { GP_NR = 16, GP_MR = 6 };
+
+size_t gemm_packed_floats(int OC, int C) { return (size_t)((OC + GP_NR - 1) / GP_NR) * GP_NR * (size_t)C; }
+
+// Panel p holds, for k = 0..C-1, the 16 weights w[p*16 + j][k] (zero past OC): from a (OC, C) matrix with row
+// stride ldw, i.e. the product's right operand transposed, as torch.nn.Linear stores it.
+static void pack_panel_t(float *dst, const float *w, int p, int OC, int C, int ldw) {
+    const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
+    // Writes in order, reading the panel's (up to) 16 weight rows side by side.
+    for (int k = 0; k < C; k++) {
+        float *d = dst + (size_t)k * GP_NR;
+        int j = 0;
+        for (; j < cols; j++) d[j] = w[(size_t)(o0 + j) * ldw + k];
+        for (; j < GP_NR; j++) d[j] = 0.0f;
+    }
+}
+
+void gemm_pack_weight(float *packed, const float *w, int OC, int C, int ldw) {
+    const int np = (OC + GP_NR - 1) / GP_NR;
+#pragma omp parallel for schedule(static) if ((size_t)OC * C > OPS_PAR_MIN)
+    for (int p = 0; p < np; p++) pack_panel_t(packed + (size_t)p * GP_NR * C, w, p, OC, C, ldw);
+}
+
+void gemm_pack_kn(float *packed, const float *b, int K, int OC, int ldb) {
+    const int np = (OC + GP_NR - 1) / GP_NR;
+    for (int p = 0; p < np; p++) {
+        float *dst = packed + (size_t)p * GP_NR * K;
+        const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
+        for (int k = 0; k < K; k++) {
+            const float *src = b + (size_t)k * ldb + o0;
+            float *d = dst + (size_t)k * GP_NR;
+            int j = 0;
+            for (; j < cols; j++) d[j] = src[j];
+            for (; j < GP_NR; j++) d[j] = 0.0f;
+        }
+    }
+}
+
+// Writes an MR x 16 block of sums (acc rows of 16, or the first `cols` columns) to out: out = acc + init, where
+// init is the output's previous partial sum (accumulate), else the bias row, else zero.
+static inline void tile_store(float *out, int ldo, const float *acc, int MR, const float *bias, int accumulate,
+                              int cols) {
+    for (int r = 0; r < MR; r++) {
+        float *o = out + (size_t)r * ldo;
+        const float *t = acc + r * GP_NR;
+        if (accumulate) {
+            for (int j = 0; j < cols; j++) o[j] += t[j];
+        } else if (bias) {
+            for (int j = 0; j < cols; j++) o[j] = bias[j] + t[j];
+        } else {
+            for (int j = 0; j < cols; j++) o[j] = 0.0f + t[j];
+        }
+    }
+}
+
+#if GP_SIMD
+// The 6 x 16 micro-kernel: 12 accumulators, two weight vectors and one broadcast in the 16 ymm registers.
+// Written out by hand: at -O2 the compilers keep an accumulator array in memory.
+static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
+                  int accumulate, int cols) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * (size_t)lda, *a3 = a + 3 * (size_t)lda;
+    const float *a4 = a + 4 * (size_t)lda, *a5 = a + 5 * (size_t)lda;
+    for (int k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_load_ps(bp + (size_t)k * GP_NR), b1 = _mm256_load_ps(bp + (size_t)k * GP_NR + 8);
+        __m256 av;
+#define GP_ROW(r)                                  \
+        av = _mm256_broadcast_ss(a##r + k);        \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0); \
+        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+        GP_ROW(0) GP_ROW(1) GP_ROW(2) GP_ROW(3) GP_ROW(4) GP_ROW(5)
+#undef GP_ROW
+    }
+    if (cols == GP_NR) {
+#define GP_OUT(r)                                                                                    \
+        {                                                                                            \
+            float *o = out + (size_t)(r) * ldo;                                                      \
+            const __m256 i0 = accumulate ? _mm256_loadu_ps(o) : bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps(); \
+            const __m256 i1 = accumulate ? _mm256_loadu_ps(o + 8) : bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps(); \
+            _mm256_storeu_ps(o, _mm256_add_ps(i0, c##r##0));                                         \
+            _mm256_storeu_ps(o + 8, _mm256_add_ps(i1, c##r##1));                                     \
+        }
+        GP_OUT(0) GP_OUT(1) GP_OUT(2) GP_OUT(3) GP_OUT(4) GP_OUT(5)
+#undef GP_OUT
+        return;
+    }
+    _Alignas(32) float acc[GP_MR * GP_NR];
+    const __m256 all[GP_MR * 2] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    for (int i = 0; i < GP_MR * 2; i++) _mm256_store_ps(acc + 8 * i, all[i]);
+    tile_store(out, ldo, acc, GP_MR, bias, accumulate, cols);
+}
+
+// One row (the rows past the last full 6-row tile): the same FMA sums as tile6 gives that row.
+static void tile1(float *out, const float *a, const float *bp, int kc, const float *bias, int accumulate,
+                  int cols) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0;
+    for (int k = 0; k < kc; k++) {
+        const __m256 av = _mm256_broadcast_ss(a + k);
+        c0 = _mm256_fmadd_ps(av, _mm256_load_ps(bp + (size_t)k * GP_NR), c0);
+        c1 = _mm256_fmadd_ps(av, _mm256_load_ps(bp + (size_t)k * GP_NR + 8), c1);
+    }
+    _Alignas(32) float acc[GP_NR];
+    _mm256_store_ps(acc, c0);
+    _mm256_store_ps(acc + 8, c1);
+    tile_store(out, 0, acc, 1, bias, accumulate, cols);
+}
+
+static void tile_tail(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int MR,
+                      const float *bias, int accumulate, int cols) {
+    for (int r = 0; r < MR; r++)
+        tile1(out + (size_t)r * ldo, a + (size_t)r * lda, bp, kc, bias, accumulate, cols);
+}
+#endif
+
+#if !GP_SIMD
+// Any MR <= 6 rows (the last rows of a block; every tile without AVX2): plain loops, the same FMA sums.
+static void tile_any(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int MR,
+                     const float *bias, int accumulate, int cols) {
+    float acc[GP_MR * GP_NR] = {0};
+    for (int r = 0; r < MR; r++)
+        for (int k = 0; k < kc; k++) {
+            const float av = a[(size_t)r * lda + k];
+#pragma omp simd
+            for (int j = 0; j < GP_NR; j++) acc[r * GP_NR + j] = fmaf(av, bp[(size_t)k * GP_NR + j], acc[r * GP_NR + j]);
+        }
+    tile_store(out, ldo, acc, MR, bias, accumulate, cols);
+}
+static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
+                  int accumulate, int cols) {
+    tile_any(out, ldo, a, lda, bp, kc, GP_MR, bias, accumulate, cols);
+}
+#define tile_tail tile_any
+#endif
+
+// Rows [0, mc) of out(ldo) = inp(lda) · packed (+ bias), or out += inp · packed when acc_in: every K block,
+// every panel, tiles of 6 rows.
+static void gemm_rows(float *out, int ldo, const float *inp, int lda, const float *packed, const float *bias,
+                      int mc, int C, int OC, int acc_in) {
+    const int np = (OC + GP_NR - 1) / GP_NR;
+    if (C <= 0 && !acc_in)
+        for (int r = 0; r < mc; r++)
+            for (int o = 0; o < OC; o++) out[(size_t)r * ldo + o] = bias ? bias[o] : 0.0f;
+    for (int k0 = 0; k0 < C; k0 += GP_KC) {
+        const int kc = k0 + GP_KC <= C ? GP_KC : C - k0;
+        for (int p = 0; p < np; p++) {
+            const float *bp = packed + (size_t)p * GP_NR * C + (size_t)k0 * GP_NR;
+            const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
+            const float *bb = bias ? bias + o0 : NULL;
+            int r = 0;
+            for (; r + GP_MR <= mc; r += GP_MR)
+                tile6(out + (size_t)r * ldo + o0, ldo, inp + (size_t)r * lda + k0, lda, bp, kc, bb,
+                      acc_in || k0 > 0, cols);
+            if (r < mc)
+                tile_tail(out + (size_t)r * ldo + o0, ldo, inp + (size_t)r * lda + k0, lda, bp, kc, mc - r, bb,
+                          acc_in || k0 > 0, cols);
+        }
+    }
+}
+
+void gemm_packed_serial(float *out, int ldo, const float *inp, int lda, const float *packed, int N, int C, int OC,
+                        int accumulate) {
+    for (int n0 = 0; n0 < N; n0 += GP_MC)
+        gemm_rows(out + (size_t)n0 * ldo, ldo, inp + (size_t)n0 * lda, lda, packed, NULL,
+                  n0 + GP_MC <= N ? GP_MC : N - n0, C, OC, accumulate);
+}
+
+void gemm_packed_forward(float *out, float *pre, const float *inp, const float *packed, const float *bias, int N,
+                         int C, int OC, int act) {
+    if (N <= 0 || OC <= 0) return;
+    float *dst = act == GEMM_ACT_GELU ? pre : out;
+    const int tiles = (N + GP_MR - 1) / GP_MR;
+#pragma omp parallel if ((size_t)N * OC * (C > 0 ? C : 1) > 64 * OPS_PAR_MIN && tiles > 1)
+    {
+        // Each thread takes an equal share of the 6-row tiles (blocks of GP_MC rows would leave one thread a
+        // whole block more: 22 against 21 of BERT-Mini's 4096 rows), then walks it in blocks of up to GP_MC
+        // rows. A row's sums do not depend on which block it falls in, so neither do the results on the
+        // thread count.
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const int r0 = (int)((long long)tiles * t / nt) * GP_MR;
+        int r1 = (int)((long long)tiles * (t + 1) / nt) * GP_MR;
+        if (r1 > N) r1 = N;
+        for (int n0 = r0; n0 < r1; n0 += GP_MC) {
+            const int mc = n0 + GP_MC <= r1 ? GP_MC : r1 - n0;
+            gemm_rows(dst + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed, bias, mc, C, OC, 0);
+            if (act == GEMM_ACT_GELU)
+                for (int r = 0; r < mc; r++) {
+                    const float *p = dst + (size_t)(n0 + r) * OC;
+                    float *o = out + (size_t)(n0 + r) * OC;
+#pragma omp simd
+                    for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
+                }
+        }
+    }
+}
+

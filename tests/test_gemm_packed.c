@@ -1,0 +1,163 @@
+// The packed-weight GEMM (src/ops/gemm_packed.c) against a double-precision product: every edge of its
+// blocking (row tails past the 6-row tiles, column tails past the 16-wide panels, K past one 512 block), bias
+// or none, the fused GELU, strided operands and accumulation (attention's per-head use), the two packings,
+// linear_forward's dispatch to it, and results independent of the thread count and of a row's block.
+#include "ops/ops.h"
+#include "ops/ops_internal.h"
+#include "ops_testutil.h"
+
+// out(n,oc) = sum_k a[n*lda+k] * b(k,o) (+ bias) in double, b given as w(oc,c) when transposed else (c,oc).
+static void reference(double *out, const float *a, int lda, const float *b, int transposed, const float *bias,
+                      int n, int c, int oc) {
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < oc; o++) {
+            double s = bias ? bias[o] : 0.0;
+            for (int k = 0; k < c; k++)
+                s += (double)a[(size_t)i * lda + k] * (transposed ? b[(size_t)o * c + k] : b[(size_t)k * oc + o]);
+            out[(size_t)i * oc + o] = s;
+        }
+}
+
+// Largest |got - want| over the rows, relative to |bias| + sum_k |a_k b_k| of the element (the scale of its
+// rounding errors).
+static double worst_error(const float *got, int ldg, const double *want, const float *a, int lda, const float *w,
+                          const float *bias, int n, int c, int oc) {
+    double worst = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < oc; o++) {
+            double scale = 1e-30 + (bias ? fabs(bias[o]) : 0.0);
+            for (int k = 0; k < c; k++) scale += fabs((double)a[(size_t)i * lda + k] * w[(size_t)o * c + k]);
+            const double e = fabs(got[(size_t)i * ldg + o] - want[(size_t)i * oc + o]) / scale;
+            if (e > worst) worst = e;
+        }
+    return worst;
+}
+
+static float *packed_weight(const float *w, int oc, int c) {
+    float *p = ops_xmalloc_aligned(gemm_packed_floats(oc, c) * sizeof *p);
+    gemm_pack_weight(p, w, oc, c, c);
+    return p;
+}
+
+static void test_forward_shapes(void) {
+    // n: below, at and past the 6-row tile and the 96-row block; c: 1, odd, past the 512 K block; oc: below,
+    // at and past the 16-wide panel.
+    const int shapes[][3] = {{1, 1, 1}, {5, 3, 17}, {6, 16, 16}, {7, 33, 40}, {97, 600, 33}, {300, 1100, 64},
+                             {13, 512, 15}, {200, 64, 130}};
+    os_rng r;
+    os_rng_seed(&r, 11);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int n = shapes[s][0], c = shapes[s][1], oc = shapes[s][2];
+        float *a = tu_floats((size_t)n * c), *w = tu_floats((size_t)oc * c), *b = tu_floats(oc);
+        float *out = tu_floats((size_t)n * oc), *pre = tu_floats((size_t)n * oc);
+        double *want = malloc((size_t)n * oc * sizeof *want);
+        tu_fill_normal(&r, a, (size_t)n * c, 1.0f);
+        tu_fill_normal(&r, w, (size_t)oc * c, 0.3f);
+        tu_fill_normal(&r, b, oc, 1.0f);
+        float *pk = packed_weight(w, oc, c);
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            for (size_t i = 0; i < (size_t)n * oc; i++) out[i] = NAN;  // every element must be written
+            gemm_packed_forward(out, NULL, a, pk, bias, n, c, oc, GEMM_ACT_NONE);
+            reference(want, a, c, w, 1, bias, n, c, oc);
+            const double e = worst_error(out, oc, want, a, c, w, bias, n, c, oc);
+            CHECK_MSG(e < 1e-6, "%dx%dx%d bias %d: relative error %.2e", n, c, oc, with_bias, e);
+            // Fused GELU: pre holds the same sums, out = gelu(pre) exactly as gelu_forward computes it.
+            float *g = tu_floats((size_t)n * oc);
+            gemm_packed_forward(g, pre, a, pk, bias, n, c, oc, GEMM_ACT_GELU);
+            CHECK(tu_bitwise_equal(pre, out, (size_t)n * oc * sizeof(float)));
+            float *gref = tu_floats((size_t)n * oc);
+            gelu_forward(gref, pre, (size_t)n * oc);
+            CHECK(tu_bitwise_equal(g, gref, (size_t)n * oc * sizeof(float)));
+            free(g), free(gref);
+        }
+        free(pk), free(a), free(w), free(b), free(out), free(pre), free(want);
+    }
+}
+
+static void test_strided_and_accumulate(void) {
+    // Attention's use: operands inside wider rows (lda, ldo > the product's width), the right operand packed
+    // either from (oc, c) rows (K) or from (c, oc) rows as it is (V), and dQ's accumulation.
+    enum { n = 37, c = 21, oc = 19, lda = 50, ldo = 45, ldw = 30 };
+    os_rng r;
+    os_rng_seed(&r, 12);
+    float *a = tu_floats((size_t)n * lda), *wbig = tu_floats((size_t)oc * ldw), *w = tu_floats((size_t)oc * c);
+    tu_fill_normal(&r, a, (size_t)n * lda, 1.0f);
+    tu_fill_normal(&r, wbig, (size_t)oc * ldw, 1.0f);
+    for (int o = 0; o < oc; o++)
+        for (int k = 0; k < c; k++) w[(size_t)o * c + k] = wbig[(size_t)o * ldw + k];
+    float *pk = ops_xmalloc_aligned(gemm_packed_floats(oc, c) * sizeof *pk);
+    gemm_pack_weight(pk, wbig, oc, c, ldw);
+    float *out = tu_floats((size_t)n * ldo);
+    for (size_t i = 0; i < (size_t)n * ldo; i++) out[i] = -7.0f;  // the columns past oc must stay
+    gemm_packed_serial(out, ldo, a, lda, pk, n, c, oc, 0);
+    double *want = malloc((size_t)n * oc * sizeof *want);
+    reference(want, a, lda, w, 1, NULL, n, c, oc);
+    CHECK(worst_error(out, ldo, want, a, lda, w, NULL, n, c, oc) < 1e-6);
+    int kept = 1;
+    for (int i = 0; i < n; i++)
+        for (int j = oc; j < ldo; j++) kept &= out[(size_t)i * ldo + j] == -7.0f;
+    CHECK(kept);
+    // Accumulate: out += a · w^T again doubles the product.
+    gemm_packed_serial(out, ldo, a, lda, pk, n, c, oc, 1);
+    for (size_t i = 0; i < (size_t)n * oc; i++) want[i] *= 2;
+    CHECK(worst_error(out, ldo, want, a, lda, w, NULL, n, c, oc) < 2e-6);
+    // gemm_pack_kn: the same weights given as (c, oc) rows with stride ldb give the same packing.
+    enum { ldb = 24 };
+    float *wt = tu_floats((size_t)c * ldb);
+    for (int k = 0; k < c; k++)
+        for (int o = 0; o < ldb; o++) wt[(size_t)k * ldb + o] = o < oc ? w[(size_t)o * c + k] : 99.0f;
+    float *pk2 = ops_xmalloc_aligned(gemm_packed_floats(oc, c) * sizeof *pk2);
+    gemm_pack_kn(pk2, wt, c, oc, ldb);
+    CHECK(tu_bitwise_equal(pk, pk2, gemm_packed_floats(oc, c) * sizeof(float)));
+    free(a), free(wbig), free(w), free(pk), free(pk2), free(out), free(want), free(wt);
+}
+
+static void test_dispatch_and_threads(void) {
+    // linear_forward and linear_gelu_forward at a batch large enough for the packed path match the scalar
+    // reference; the results do not depend on the thread count nor on which block a row falls in.
+    enum { n = 1003, c = 70, oc = 48 };
+    os_rng r;
+    os_rng_seed(&r, 13);
+    float *a = tu_floats((size_t)n * c), *w = tu_floats((size_t)oc * c), *b = tu_floats(oc);
+    tu_fill_normal(&r, a, (size_t)n * c, 1.0f);
+    tu_fill_normal(&r, w, (size_t)oc * c, 0.3f);
+    tu_fill_normal(&r, b, oc, 1.0f);
+    CHECK(gemm_packed_use(n, c, oc) == gemm_packed_cpu());
+    CHECK(!gemm_packed_use(GEMM_PACKED_MIN_ROWS - 1, c, oc));
+    float *out = tu_floats((size_t)n * oc), *ref = tu_floats((size_t)n * oc);
+    linear_forward(out, a, w, b, n, c, oc);
+    linear_forward_ref(ref, a, w, b, n, c, oc);
+    tu_expect_close("linear_forward (packed path)", out, ref, (size_t)n * oc, 1e-5);
+    float *pre = tu_floats((size_t)n * oc), *g = tu_floats((size_t)n * oc), *gref = tu_floats((size_t)n * oc);
+    linear_gelu_forward(g, pre, a, w, b, n, c, oc);
+    gelu_forward(gref, ref, (size_t)n * oc);
+    tu_expect_close("linear_gelu_forward (packed path)", g, gref, (size_t)n * oc, 1e-5);
+
+    float *pk = packed_weight(w, oc, c);
+    float *o1 = tu_floats((size_t)n * oc), *o3 = tu_floats((size_t)n * oc), *few = tu_floats(7 * (size_t)oc);
+    const int before = ops_num_threads();
+    ops_set_num_threads(1);
+    gemm_packed_forward(o1, NULL, a, pk, b, n, c, oc, GEMM_ACT_NONE);
+    ops_set_num_threads(3);
+    gemm_packed_forward(o3, NULL, a, pk, b, n, c, oc, GEMM_ACT_NONE);
+    ops_set_num_threads(before);
+    CHECK(tu_bitwise_equal(o1, o3, (size_t)n * oc * sizeof(float)));
+    // Rows 500..506 alone (a tile and a tail of their own) give the bits they got inside the big product.
+    gemm_packed_forward(few, NULL, a + (size_t)500 * c, pk, b, 7, c, oc, GEMM_ACT_NONE);
+    CHECK(tu_bitwise_equal(few, o1 + (size_t)500 * oc, 7 * (size_t)oc * sizeof(float)));
+    free(a), free(w), free(b), free(out), free(ref), free(pre), free(g), free(gref), free(pk), free(o1), free(o3),
+        free(few);
+}
+
+int main(void) {
+    if (!gemm_packed_cpu()) {
+        printf("skip: this CPU has no AVX2+FMA (or ONESTONE_PACKED_GEMM=0); linear_forward uses OpenBLAS only\n");
+        CHECK(!gemm_packed_use(4096, 256, 256));
+        return th_finish();
+    }
+    RUN(test_forward_shapes);
+    RUN(test_strided_and_accumulate);
+    RUN(test_dispatch_and_threads);
+    return th_finish();
+}
