@@ -36,8 +36,8 @@ static inline void *ops_xmalloc_aligned(size_t bytes) {
 }
 
 // linear_forward's packed-weight path (linear.c): packs w for this call, then gemm_packed_forward.
-void linear_forward_packed(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
-                           int OC, int act);
+void linear_forward_packed(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
+                           int N, int C, int OC, int act);
 
 // max(x[0..n)), -inf when n == 0; NaNs are skipped (they propagate through the caller's exp instead).
 // Eight independent lanes, so both gcc and clang vectorize it without -ffast-math (clang does not
@@ -139,6 +139,8 @@ static inline float ops_erff(float x) {
     return ops_select(ax < 0.8f, x * s, big);
 }
 
-// Exact GELU (erf form, HF "gelu"): x * Phi(x).
+// Exact GELU (erf form, HF "gelu"): x * Phi(x). x * ops_gelu_cdf(x) gives the same bits (the factor 0.5 is
+// exact, so both round x * (1 + erf) / 2 once); the fused GELU saves Phi for its backward that way.
 static inline float ops_gelu(float x) { return x * 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2)); }
+static inline float ops_gelu_cdf(float x) { return 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2)); }
 #endif
