@@ -58,18 +58,25 @@ static void test_forward_shapes(void) {
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             const float *bias = with_bias ? b : NULL;
             for (size_t i = 0; i < (size_t)n * oc; i++) out[i] = NAN;  // every element must be written
-            gemm_packed_forward(out, NULL, a, pk, bias, n, c, oc, GEMM_ACT_NONE);
+            gemm_packed_forward(out, NULL, NULL, a, pk, bias, n, c, oc, GEMM_ACT_NONE);
             reference(want, a, c, w, 1, bias, n, c, oc);
             const double e = worst_error(out, oc, want, a, c, w, bias, n, c, oc);
             CHECK_MSG(e < 1e-6, "%dx%dx%d bias %d: relative error %.2e", n, c, oc, with_bias, e);
             // Fused GELU: pre holds the same sums, out = gelu(pre) exactly as gelu_forward computes it.
             float *g = tu_floats((size_t)n * oc);
-            gemm_packed_forward(g, pre, a, pk, bias, n, c, oc, GEMM_ACT_GELU);
+            gemm_packed_forward(g, pre, NULL, a, pk, bias, n, c, oc, GEMM_ACT_GELU);
             CHECK(tu_bitwise_equal(pre, out, (size_t)n * oc * sizeof(float)));
             float *gref = tu_floats((size_t)n * oc);
             gelu_forward(gref, pre, (size_t)n * oc);
             CHECK(tu_bitwise_equal(g, gref, (size_t)n * oc * sizeof(float)));
-            free(g), free(gref);
+            // Saving Phi changes no bit of the output, and Phi is what the backward would compute.
+            float *g2 = tu_floats((size_t)n * oc), *cdf = tu_floats((size_t)n * oc);
+            gemm_packed_forward(g2, pre, cdf, a, pk, bias, n, c, oc, GEMM_ACT_GELU);
+            CHECK(tu_bitwise_equal(g2, gref, (size_t)n * oc * sizeof(float)));
+            int same = 1;
+            for (size_t i = 0; i < (size_t)n * oc; i++) same &= cdf[i] == ops_gelu_cdf(pre[i]);
+            CHECK(same);
+            free(g), free(gref), free(g2), free(cdf);
         }
         free(pk), free(a), free(w), free(b), free(out), free(pre), free(want);
     }
@@ -138,13 +145,13 @@ static void test_dispatch_and_threads(void) {
     float *o1 = tu_floats((size_t)n * oc), *o3 = tu_floats((size_t)n * oc), *few = tu_floats(7 * (size_t)oc);
     const int before = ops_num_threads();
     ops_set_num_threads(1);
-    gemm_packed_forward(o1, NULL, a, pk, b, n, c, oc, GEMM_ACT_NONE);
+    gemm_packed_forward(o1, NULL, NULL, a, pk, b, n, c, oc, GEMM_ACT_NONE);
     ops_set_num_threads(3);
-    gemm_packed_forward(o3, NULL, a, pk, b, n, c, oc, GEMM_ACT_NONE);
+    gemm_packed_forward(o3, NULL, NULL, a, pk, b, n, c, oc, GEMM_ACT_NONE);
     ops_set_num_threads(before);
     CHECK(tu_bitwise_equal(o1, o3, (size_t)n * oc * sizeof(float)));
     // Rows 500..506 alone (a tile and a tail of their own) give the bits they got inside the big product.
-    gemm_packed_forward(few, NULL, a + (size_t)500 * c, pk, b, 7, c, oc, GEMM_ACT_NONE);
+    gemm_packed_forward(few, NULL, NULL, a + (size_t)500 * c, pk, b, 7, c, oc, GEMM_ACT_NONE);
     CHECK(tu_bitwise_equal(few, o1 + (size_t)500 * oc, 7 * (size_t)oc * sizeof(float)));
     free(a), free(w), free(b), free(out), free(ref), free(pre), free(g), free(gref), free(pk), free(o1), free(o3),
         free(few);

@@ -181,6 +181,17 @@ static void test_linear_gelu(void) {
     linear_gelu_backward(ga[0], ga[1], ga[2], alias, alias, pre, x, w, n, c, oc);
     CHECK(tu_bitwise_equal(alias, dpre, no * sizeof(float)));
     CHECK(tu_bitwise_equal(ga[0], g[0], (size_t)n * c * sizeof(float)));
+    // Saving Phi in the forward (training) changes no bit of the forward nor of the backward.
+    float *cdf = tu_floats(no), *pre_c = tu_floats(no), *out_c = tu_floats(no), *dpre_c = tu_floats(no);
+    float *gc[3] = {tu_floats((size_t)n * c), tu_floats((size_t)oc * c), tu_floats(oc)};
+    linear_gelu_forward_cdf(out_c, pre_c, cdf, x, w, b, n, c, oc);  // the with-bias forward of pre and out
+    CHECK(tu_bitwise_equal(pre_c, pre, no * sizeof(float)));
+    CHECK(tu_bitwise_equal(out_c, out, no * sizeof(float)));
+    linear_gelu_backward_cdf(gc[0], gc[1], gc[2], dpre_c, dout, pre, cdf, x, w, n, c, oc);
+    CHECK(tu_bitwise_equal(dpre_c, dpre, no * sizeof(float)));
+    for (int i = 0; i < 3; i++) CHECK(tu_bitwise_equal(gc[i], g[i], (i == 0 ? (size_t)n * c : i == 1 ? (size_t)oc * c : (size_t)oc) * sizeof(float)));
+    for (int i = 0; i < 3; i++) free(gc[i]);
+    free(cdf), free(pre_c), free(out_c), free(dpre_c);
     for (int i = 0; i < 3; i++) free(g[i]), free(gu[i]), free(ga[i]);
     free(alias), free(dout), free(dpre), free(dpre_u);
     free(x), free(w), free(b), free(pre), free(out), free(pre_u), free(out_u);

@@ -148,6 +148,7 @@ static void plan(os_encoder_acts *a, const os_encoder *e, carver *cv) {
         L->ln1_mean = CARVE_F(cv, N);
         L->ln1_rstd = CARVE_F(cv, N);
         L->inter_pre = CARVE_F(cv, N * I);
+        L->inter_cdf = CARVE_F(cv, N * I);
         L->inter = CARVE_F(cv, N * I);
         L->o = CARVE_F(cv, N * C);
         L->o_keep = CARVE_U8(cv, N * C);
@@ -268,7 +269,8 @@ os_status os_encoder_forward(const os_encoder *e, const os_params *p, os_encoder
         if (dropping(a, ph)) dropout_forward(L->ao, L->ao_keep, L->ao, (size_t)N * C, ph, site_seed(seed, 2 + 3 * l));
         residual_layernorm_forward(L->ln1, L->res1, L->ln1_mean, L->ln1_rstd, L->ao, x, P(W->ln1_w), P(W->ln1_b), N,
                                    C, eps);
-        linear_gelu_forward(L->inter, L->inter_pre, L->ln1, P(W->i_w), P(W->i_b), N, C, I);
+        linear_gelu_forward_cdf(L->inter, L->inter_pre, training ? L->inter_cdf : NULL, L->ln1, P(W->i_w), P(W->i_b),
+                                N, C, I);
         linear_forward(L->o, L->inter, P(W->o_w), P(W->o_b), N, I, C);
         if (dropping(a, ph)) dropout_forward(L->o, L->o_keep, L->o, (size_t)N * C, ph, site_seed(seed, 3 + 3 * l));
         residual_layernorm_forward(L->ln2, L->res2, L->ln2_mean, L->ln2_rstd, L->o, L->ln1, P(W->ln2_w),
@@ -356,8 +358,9 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         zero(a->d_inter, NI);
         linear_backward(a->d_inter, G(W->o_w), G(W->o_b), a->d_res, L->inter, P(W->o_w), N, I, C);
         // d_inter becomes the gradient of the pre-activation in place.
-        linear_gelu_backward(a->d_ln1, G(W->i_w), G(W->i_b), a->d_inter, a->d_inter, L->inter_pre, L->ln1,
-                             P(W->i_w), N, C, I);
+        // Phi(pre) from the forward when it was a training one (an eval-mode forward saves none).
+        linear_gelu_backward_cdf(a->d_ln1, G(W->i_w), G(W->i_b), a->d_inter, a->d_inter, L->inter_pre,
+                                 a->training ? L->inter_cdf : NULL, L->ln1, P(W->i_w), N, C, I);
         zero(a->d_res, NC);
         layernorm_backward(a->d_res, G(W->ln1_w), G(W->ln1_b), a->d_ln1, L->res1, P(W->ln1_w), L->ln1_mean,
                            L->ln1_rstd, N, C);

@@ -34,6 +34,7 @@ typedef struct {  // one layer's saved activations, each (N,C) unless noted; N =
     uint8_t *ao_keep;
     float *res1, *ln1, *ln1_mean, *ln1_rstd;  // mean/rstd (N)
     float *inter_pre, *inter;                 // (N,I)
+    float *inter_cdf;                         // (N,I) Phi(inter_pre), saved by a training forward for the backward
     float *o;
     uint8_t *o_keep;
     float *res2, *ln2, *ln2_mean, *ln2_rstd;  // ln2 is the layer output

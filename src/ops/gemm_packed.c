@@ -201,8 +201,8 @@ void gemm_packed_serial(float *out, int ldo, const float *inp, int lda, const fl
                   n0 + GP_MC <= N ? GP_MC : N - n0, C, OC, accumulate);
 }
 
-void gemm_packed_forward(float *out, float *pre, const float *inp, const float *packed, const float *bias, int N,
-                         int C, int OC, int act) {
+void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, const float *packed,
+                         const float *bias, int N, int C, int OC, int act) {
     if (N <= 0 || OC <= 0) return;
     float *dst = act == GEMM_ACT_GELU ? pre : out;
     const int tiles = (N + GP_MR - 1) / GP_MR;
@@ -221,10 +221,19 @@ void gemm_packed_forward(float *out, float *pre, const float *inp, const float *
             gemm_rows(dst + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed, bias, mc, C, OC, 0);
             if (act == GEMM_ACT_GELU)
                 for (int r = 0; r < mc; r++) {
-                    const float *p = dst + (size_t)(n0 + r) * OC;
-                    float *o = out + (size_t)(n0 + r) * OC;
+                    const float *restrict p = dst + (size_t)(n0 + r) * OC;
+                    float *restrict o = out + (size_t)(n0 + r) * OC;
+                    if (cdf) {  // x * Phi(x): the same bits as ops_gelu (ops_internal.h)
+                        float *restrict c = cdf + (size_t)(n0 + r) * OC;
 #pragma omp simd
-                    for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
+                        for (int j = 0; j < OC; j++) {
+                            c[j] = ops_gelu_cdf(p[j]);
+                            o[j] = p[j] * c[j];
+                        }
+                    } else {
+#pragma omp simd
+                        for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
+                    }
                 }
         }
     }

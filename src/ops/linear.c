@@ -40,8 +40,8 @@ int gemm_packed_use(int N, int C, int OC) {
 static _Thread_local float *packed_buf;
 static _Thread_local size_t packed_cap;
 
-void linear_forward_packed(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
-                           int OC, int act) {
+void linear_forward_packed(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
+                           int N, int C, int OC, int act) {
     const size_t need = gemm_packed_floats(OC, C);
     if (need > packed_cap) {
         free(packed_buf);
@@ -49,13 +49,13 @@ void linear_forward_packed(float *out, float *pre, const float *inp, const float
         packed_cap = need;
     }
     gemm_pack_weight(packed_buf, w, OC, C, C);
-    gemm_packed_forward(out, pre, inp, packed_buf, b, N, C, OC, act);
+    gemm_packed_forward(out, pre, cdf, inp, packed_buf, b, N, C, OC, act);
 }
 
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
     if (gemm_packed_use(N, C, OC)) {
-        linear_forward_packed(out, NULL, inp, w, b, N, C, OC, GEMM_ACT_NONE);
+        linear_forward_packed(out, NULL, NULL, inp, w, b, N, C, OC, GEMM_ACT_NONE);
         return;
     }
     // Start from the bias rows and let sgemm add the product (beta = 1): no second pass over out.

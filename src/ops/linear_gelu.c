@@ -10,11 +10,26 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-void linear_gelu_forward(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
-                         int OC) {
+// GELU of one row of pre-activations (bias already added): out = gelu(p); with cdf, also cdf = Phi(p).
+static inline void gelu_row(float *restrict o, float *restrict cdf, const float *restrict p, int OC) {
+    if (cdf) {
+#pragma omp simd
+        for (int j = 0; j < OC; j++) {
+            const float c = ops_gelu_cdf(p[j]);
+            cdf[j] = c;
+            o[j] = p[j] * c;
+        }
+    } else {
+#pragma omp simd
+        for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
+    }
+}
+
+void linear_gelu_forward_cdf(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
+                             int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
     if (gemm_packed_use(N, C, OC)) {  // bias and GELU applied per row block, in cache (gemm_packed.c)
-        linear_forward_packed(out, pre, inp, w, b, N, C, OC, GEMM_ACT_GELU);
+        linear_forward_packed(out, pre, cdf, inp, w, b, N, C, OC, GEMM_ACT_GELU);
         return;
     }
     if (C > 0)
@@ -23,33 +38,46 @@ void linear_gelu_forward(float *out, float *pre, const float *inp, const float *
         memset(pre, 0, (size_t)N * OC * sizeof *pre);
 #pragma omp parallel for schedule(static) if ((size_t)N * OC > OPS_PAR_MIN / 4)
     for (int n = 0; n < N; n++) {
-        float *restrict p = pre + (size_t)n * OC, *restrict o = out + (size_t)n * OC;
-        if (b) {  // two loops: a branch inside would keep the loop from vectorizing
+        float *restrict p = pre + (size_t)n * OC;
+        if (b) {
 #pragma omp simd
-            for (int j = 0; j < OC; j++) {
-                const float x = b[j] + p[j];  // linear_forward: sgemm adds the product to the bias row
-                p[j] = x;
-                o[j] = ops_gelu(x);
-            }
-        } else {
-#pragma omp simd
-            for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
+            for (int j = 0; j < OC; j++) p[j] = b[j] + p[j];  // linear_forward: sgemm adds the product to the bias row
+        }
+        gelu_row(out + (size_t)n * OC, cdf ? cdf + (size_t)n * OC : NULL, p, OC);
+    }
+}
+
+void linear_gelu_forward(float *out, float *pre, const float *inp, const float *w, const float *b, int N, int C,
+                         int OC) {
+    linear_gelu_forward_cdf(out, pre, NULL, inp, w, b, N, C, OC);
+}
+
+void linear_gelu_backward_cdf(float *dinp, float *dw, float *db, float *dpre, const float *dout, const float *pre,
+                              const float *cdf, const float *inp, const float *w, int N, int C, int OC) {
+    if (N <= 0 || OC <= 0) return;
+    // d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)  (as gelu_backward); Phi comes from
+    // the forward when it saved it (the same bits: ops_gelu_cdf either way).
+    const float beta = (float)(M_2_SQRTPI * M_SQRT1_2 * 0.5);
+    const ptrdiff_t m = (ptrdiff_t)N * OC;
+    if (cdf) {
+#pragma omp parallel for simd schedule(static) if (parallel : m > OPS_PAR_MIN / 4)
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float x = pre[i];
+            const float pdf = beta * ops_expf(x * x * -0.5f);
+            dpre[i] = dout[i] * (cdf[i] + x * pdf);
+        }
+    } else {
+#pragma omp parallel for simd schedule(static) if (parallel : m > OPS_PAR_MIN / 4)
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float x = pre[i];
+            const float pdf = beta * ops_expf(x * x * -0.5f);
+            dpre[i] = dout[i] * (ops_gelu_cdf(x) + x * pdf);
         }
     }
+    linear_backward(dinp, dw, db, dpre, inp, w, N, C, OC);
 }
 
 void linear_gelu_backward(float *dinp, float *dw, float *db, float *dpre, const float *dout, const float *pre,
                           const float *inp, const float *w, int N, int C, int OC) {
-    if (N <= 0 || OC <= 0) return;
-    // d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi)  (as gelu_backward)
-    const float beta = (float)(M_2_SQRTPI * M_SQRT1_2 * 0.5);
-    const ptrdiff_t m = (ptrdiff_t)N * OC;
-#pragma omp parallel for simd schedule(static) if (parallel : m > OPS_PAR_MIN / 4)
-    for (ptrdiff_t i = 0; i < m; i++) {
-        const float x = pre[i];
-        const float cdf = 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2));
-        const float pdf = beta * ops_expf(x * x * -0.5f);
-        dpre[i] = dout[i] * (cdf + x * pdf);
-    }
-    linear_backward(dinp, dw, db, dpre, inp, w, N, C, OC);
+    linear_gelu_backward_cdf(dinp, dw, db, dpre, dout, pre, NULL, inp, w, N, C, OC);
 }

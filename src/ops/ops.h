@@ -44,6 +44,12 @@ void linear_gelu_forward(float *out, float *pre, const float *inp, const float *
 // the gradient of pre (it may alias dout, which is then consumed).
 void linear_gelu_backward(float *dinp, float *dw, float *db, float *dpre, const float *dout, const float *pre,
                           const float *inp, const float *w, int N, int C, int OC);
+// The same pair with Phi(pre) saved: the forward writes cdf (N,OC) when it is not NULL, and the backward reads
+// it (when not NULL) instead of recomputing the erf: the same bits, one erf per element less in training.
+void linear_gelu_forward_cdf(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
+                             int N, int C, int OC);
+void linear_gelu_backward_cdf(float *dinp, float *dw, float *db, float *dpre, const float *dout, const float *pre,
+                              const float *cdf, const float *inp, const float *w, int N, int C, int OC);
 
 // --- linear forward with a pre-packed weight (src/ops/gemm_packed.c): the same product as linear_forward
 // without OpenBLAS's per-call packing of the activations and zeroing of the output. Pack w (OC,C) once into
@@ -61,8 +67,9 @@ size_t gemm_packed_floats(int OC, int C);
 void gemm_pack_weight(float *packed, const float *w, int OC, int C, int ldw);
 // b: (C, OC) with row stride ldb, the right operand as it is (not transposed); single-threaded.
 void gemm_pack_kn(float *packed, const float *b, int C, int OC, int ldb);
-void gemm_packed_forward(float *out, float *pre, const float *inp, const float *packed, const float *bias, int N,
-                         int C, int OC, int act);
+// With GEMM_ACT_GELU, cdf (optional) receives Phi(pre), as linear_gelu_forward_cdf.
+void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, const float *packed,
+                         const float *bias, int N, int C, int OC, int act);
 // out(N,OC; row stride ldo) = inp(N,C; row stride lda) · packed, on the calling thread (attention's per-head
 // products, already spread over the threads). No bias.
 // With accumulate, out += the product instead.
