@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """PyTorch side of `make bench` (bench/run.sh): the same three-head BERT as bench_onestone, loaded from the
 model directory bench_onestone wrote (same weights, same inputs), written the way HF transformers' eager
-BertModel computes (separate q/k/v linears, matmul attention, exact GELU, dropout 0.1 in training).
+BertModel computes (tests/ref/bert_modules.py: separate q/k/v linears, matmul attention, exact GELU,
+dropout 0.1 in training; the embeddings summed in HF's order).
 
 usage: torch_ref.py train|infer DIR THREADS N WARMUP     one JSON line: tokens/s (median step), peak RSS
        torch_ref.py export DIR OUT.onnx                  the inference graph (all heads) for onnxruntime
 """
 import json
-import math
+import os
 import resource
 import struct
 import sys
@@ -17,6 +18,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # no __pycache__ next to the imported tests/ref module
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "ref"))
+from bert_modules import Bert  # noqa: E402  (the one BERT of the PyTorch references)
 
 TASKS = [("ner", "token", 9), ("rel", "entity_pair", 19), ("sent", "sequence", 2)]
 
@@ -50,80 +55,12 @@ def load_inputs(path):
     return ids, torch.ones(B, T, dtype=torch.int64), {"ner": ner, "rel": rel, "sent": sent}, pair
 
 
-class SelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        h = c["hidden_size"]
-        self.nh = c["num_attention_heads"]
-        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
-        self.dropout = nn.Dropout(c["attention_probs_dropout_prob"])
-
-    def forward(self, x, ext_mask):
-        B, T, C = x.shape
-        hs = C // self.nh
-        split = lambda t: t.view(B, T, self.nh, hs).permute(0, 2, 1, 3)
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hs) + ext_mask
-        probs = self.dropout(scores.softmax(-1))
-        return torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(B, T, C)
-
-
-class DenseLN(nn.Module):
-    def __init__(self, cin, c):
-        super().__init__()
-        self.dense = nn.Linear(cin, c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, x, residual):
-        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
-
-
-class Layer(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = nn.Module()
-        self.attention.self = SelfAttention(c)
-        self.attention.output = DenseLN(c["hidden_size"], c)
-        self.intermediate = nn.Module()
-        self.intermediate.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
-        self.output = DenseLN(c["intermediate_size"], c)
-
-    def forward(self, x, m):
-        a = self.attention.output(self.attention.self(x, m), x)
-        return self.output(F.gelu(self.intermediate.dense(a)), a)
-
-
-class Bert(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        e = nn.Module()
-        e.word_embeddings = nn.Embedding(c["vocab_size"], c["hidden_size"], padding_idx=c["pad_token_id"])
-        e.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
-        e.token_type_embeddings = nn.Embedding(c["type_vocab_size"], c["hidden_size"])
-        e.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.embeddings = e
-        self.emb_dropout = nn.Dropout(c["hidden_dropout_prob"])
-        self.encoder = nn.Module()
-        self.encoder.layer = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
-        self.pooler = nn.Module()
-        self.pooler.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
-
-    def forward(self, ids, mask):
-        e = self.embeddings
-        ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        x = e.word_embeddings(ids) + e.token_type_embeddings(torch.zeros_like(ids)) + e.position_embeddings(pos)
-        x = self.emb_dropout(e.LayerNorm(x))
-        for layer in self.encoder.layer:
-            x = layer(x, ext)
-        return x, torch.tanh(self.pooler.dense(x[:, 0]))
-
-
 class MultiTask(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.bert = Bert(c)
+        # HF's eager BertModel to the last bit: its dropout, its frozen [PAD] row, its order of the embedding sum
+        # (the order changes the losses' last bits, not the work: three lookups and two additions either way)
+        self.bert = Bert(c, pooler=True, dropout=True, pad_row_frozen=True, hf_sum_order=True)
         self.heads = nn.ModuleDict()
         for name, level, n in TASKS:
             h = nn.Module()
@@ -140,7 +77,7 @@ class MultiTask(nn.Module):
         return self.heads[name].classifier(self.dropout(x))
 
     def forward(self, ids, mask, pair, task=None):
-        seq, pooled = self.bert(ids, mask)
+        seq, pooled = self.bert(ids, torch.zeros_like(ids), mask)
         return [self.head(n, lv, seq, pooled, pair) for n, lv, _ in TASKS if task is None or n == task]
 
 

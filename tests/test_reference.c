@@ -19,70 +19,32 @@
 #define NORM_RTOL 2e-5
 #define METRIC_TOL 2e-7  // summary.json prints 7 significant digits; one changed prediction moves a score by > 1e-3
 
-static const char *const words[] = {"the", "a", "movie", "film", "is", "was", "very", "and", "of", "in", "city",
-                                     "visited", "met", "near", "causes", "contains", "from", "big", "small"};
-static const char *const names[] = {"alice", "bob", "carol"};
-static const char *const places[] = {"paris", "rome", "oslo"};
-static const char *const positive[] = {"good", "great"};
-static const char *const negative[] = {"bad", "awful"};
-
-static const char *pick(os_rng *r, const char *const *a, int n) { return a[os_rng_below(r, (uint64_t)n)]; }
-
-static FILE *open_in_dir(const char *name) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    return fopen(path, "w");
-}
-
 static void write_inputs(void) {
-    FILE *f = open_in_dir("vocab.txt");
-    fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n.\n");
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++) fprintf(f, "%s\n", words[i]);
-    for (int i = 0; i < 3; i++) fprintf(f, "%s\n%s\n", names[i], places[i]);
-    for (int i = 0; i < 2; i++) fprintf(f, "%s\n%s\n", positive[i], negative[i]);
-    fclose(f);
+    cli_write_vocab();
     os_rng r;
     os_rng_seed(&r, 11);
-    f = open_in_dir("sent.tsv");
-    fprintf(f, "sentence\tlabel\n");
-    for (int i = 0; i < 120; i++) {
-        int pos = (int)os_rng_below(&r, 2);
-        fprintf(f, "%s %s %s %s %s\t%s\n", pick(&r, words, 4), pick(&r, words + 2, 2), pick(&r, words + 4, 2),
-                pos ? pick(&r, positive, 2) : pick(&r, negative, 2), pick(&r, words, 19), pos ? "positive" : "negative");
-    }
-    fclose(f);
+    cli_write_sentiment("sent.tsv", &r, 120);
     // IOB1 (B- only between adjacent entities of one type), some words split into several pieces ("alicebob"
     // is not in the vocabulary: [UNK] is one piece, so a piece split needs "##" entries; instead the long
     // sentences are truncated at max_seq_length, which exercises words lost to truncation).
     for (int split = 0; split < 2; split++) {
-        f = open_in_dir(split ? "ner_dev.conll" : "ner_train.conll");
+        FILE *f = cli_create(split ? "ner_dev.conll" : "ner_train.conll");
         fprintf(f, "-DOCSTART- -X- -X- O\n\n");
         for (int i = 0; i < (split ? 30 : 100); i++) {
             int n = 3 + (int)os_rng_below(&r, i % 10 == 0 ? 30 : 6), prev = -1;
             for (int k = 0; k < n; k++) {
                 int kind = (int)os_rng_below(&r, 4);
-                if (kind == 0) fprintf(f, "%s NNP B-NP %s-PER\n", pick(&r, names, 3), prev == 0 ? "B" : "I");
-                else if (kind == 1) fprintf(f, "%s NNP B-NP I-LOC\n", pick(&r, places, 3));
-                else fprintf(f, "%s DT B-NP O\n", pick(&r, words, 19));
+                if (kind == 0) fprintf(f, "%s NNP B-NP %s-PER\n", cli_pick(&r, cli_names, 3), prev == 0 ? "B" : "I");
+                else if (kind == 1) fprintf(f, "%s NNP B-NP I-LOC\n", cli_pick(&r, cli_places, 3));
+                else fprintf(f, "%s DT B-NP O\n", cli_pick(&r, cli_words, 19));
                 prev = kind;
             }
             fprintf(f, ". . O O\n\n");
         }
         fclose(f);
     }
-    f = open_in_dir("rel.txt");
-    for (int i = 0; i < 120; i++) {
-        int kind = (int)os_rng_below(&r, 3), flip = (int)os_rng_below(&r, 2);
-        const char *verb = kind == 0 ? "causes" : kind == 1 ? "contains" : "near";
-        const char *a = pick(&r, words + 10, 1), *b = pick(&r, places, 3);
-        const char *label = kind == 2   ? "Other"
-                            : kind == 0 ? (flip ? "Cause-Effect(e2,e1)" : "Cause-Effect(e1,e2)")
-                                        : (flip ? "Content-Container(e2,e1)" : "Content-Container(e1,e2)");
-        fprintf(f, "%d\t\"the <e1>%s</e1> %s the <e2>%s</e2> .\"\n%s\nComment:\n\n", i + 1, flip ? b : a, verb,
-                flip ? a : b, label);
-    }
-    fclose(f);
-    f = open_in_dir("config.json");
+    cli_write_semeval("rel.txt", &r, 120);
+    FILE *f = cli_create("config.json");
     fprintf(f,
             "{\"seed\": 5,\n"
             " \"model\": {\"vocab\": \"%s/vocab.txt\", \"max_seq_length\": 24,\n"
@@ -104,14 +66,6 @@ static void write_inputs(void) {
             " \"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.2}}\n",
             cli_dir, cli_dir, cli_dir, cli_dir, cli_dir);
     fclose(f);
-}
-
-static json_t *load_json(const char *name) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", cli_dir, name);
-    json_t *j = json_load_file(path, 0, NULL);
-    CHECK_MSG(j != NULL, "cannot read %s", path);
-    return j;
 }
 
 static int close_rel(double a, double b, double rtol) { return fabs(a - b) <= rtol * fmax(fabs(a), fabs(b)) + 1e-7; }
@@ -201,9 +155,9 @@ static void run_case(const char *name, const char *sets) {
     if (rc) return;
     char file[600];
     snprintf(file, sizeof file, "%s_ref.json", name);
-    json_t *ref = load_json(file);
+    json_t *ref = cli_load_json(file);
     snprintf(file, sizeof file, "%s_run/summary.json", name);
-    json_t *summary = load_json(file);
+    json_t *summary = cli_load_json(file);
     snprintf(file, sizeof file, "%s_trace.jsonl", name);
     printf("%s:\n", name);
     if (ref && summary) {
@@ -251,7 +205,7 @@ static void test_own_sampler(void) {
                  src ? src : ".", cli_dir, cli_dir, cli_dir, k, cli_dir);
         CHECK_MSG(system(cmd) == 0, "reference without a trace failed: %s", cli_read("ref_out.txt"));
     }
-    json_t *a = load_json("own_0.json"), *b = load_json("own_1.json");
+    json_t *a = cli_load_json("own_0.json"), *b = cli_load_json("own_1.json");
     if (!a || !b) return;
     CHECK(json_array_size(json_object_get(a, "steps")) == 12);
     CHECK(json_object_size(json_object_get(a, "dev")) == 3);

@@ -20,82 +20,36 @@
 #endif
 
 
-static const char *const words[] = {"the", "a", "movie", "film", "is", "was", "very", "and", "of", "in", "city",
-                                     "visited", "met", "near", "causes", "contains", "from", "big", "small"};
-static const char *const names[] = {"alice", "bob", "carol"};
-static const char *const places[] = {"paris", "rome", "oslo"};
-static const char *const positive[] = {"good", "great"};
-static const char *const negative[] = {"bad", "awful"};
-
-static void write_vocab(void) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/vocab.txt", cli_dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n.\n");
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++) fprintf(f, "%s\n", words[i]);
-    for (int i = 0; i < 3; i++) fprintf(f, "%s\n%s\n", names[i], places[i]);
-    for (int i = 0; i < 2; i++) fprintf(f, "%s\n%s\n", positive[i], negative[i]);
-    fclose(f);
-}
-
-static const char *pick(os_rng *r, const char *const *a, int n) { return a[os_rng_below(r, (uint64_t)n)]; }
-
 // Sentiment (TSV), NER (CoNLL, IOB1), relations (SemEval format) and a JSONL dataset whose rows carry a
 // regression score, a multi-label set, and (sometimes) a class: single-input data with partial labels.
 static void write_data(void) {
     os_rng r;
     os_rng_seed(&r, 3);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/sent.tsv", cli_dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "sentence\tlabel\n");
-    for (int i = 0; i < 300; i++) {
-        int pos = (int)os_rng_below(&r, 2);
-        fprintf(f, "%s %s %s %s %s\t%s\n", pick(&r, words, 4), pick(&r, words + 2, 2), pick(&r, words + 4, 2),
-                pos ? pick(&r, positive, 2) : pick(&r, negative, 2), pick(&r, words, 19), pos ? "positive" : "negative");
-    }
-    fclose(f);
+    cli_write_sentiment("sent.tsv", &r, 300);
     // Text pairs: do the two sentences agree in sentiment? (needs both segments)
-    snprintf(path, sizeof path, "%s/pair.tsv", cli_dir);
-    f = fopen(path, "w");
+    FILE *f = cli_create("pair.tsv");
     fprintf(f, "premise\thypothesis\tlabel\n");
     for (int i = 0; i < 300; i++) {
         int a = (int)os_rng_below(&r, 2), b = (int)os_rng_below(&r, 2);
-        fprintf(f, "the movie %s\tthe film %s\t%s\n", a ? pick(&r, positive, 2) : pick(&r, negative, 2),
-                b ? pick(&r, positive, 2) : pick(&r, negative, 2), a == b ? "agree" : "disagree");
+        fprintf(f, "the movie %s\tthe film %s\t%s\n", a ? cli_pick(&r, cli_positive, 2) : cli_pick(&r, cli_negative, 2),
+                b ? cli_pick(&r, cli_positive, 2) : cli_pick(&r, cli_negative, 2), a == b ? "agree" : "disagree");
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/ner.conll", cli_dir);
-    f = fopen(path, "w");
+    f = cli_create("ner.conll");
     fprintf(f, "-DOCSTART- -X- -X- O\n\n");
     for (int i = 0; i < 300; i++) {
         int n = 3 + (int)os_rng_below(&r, 5);
         for (int k = 0; k < n; k++) {
             int kind = (int)os_rng_below(&r, 4);
-            if (kind == 0) fprintf(f, "%s NNP B-NP I-PER\n", pick(&r, names, 3));
-            else if (kind == 1) fprintf(f, "%s NNP B-NP I-LOC\n", pick(&r, places, 3));
-            else fprintf(f, "%s DT B-NP O\n", pick(&r, words, 19));
+            if (kind == 0) fprintf(f, "%s NNP B-NP I-PER\n", cli_pick(&r, cli_names, 3));
+            else if (kind == 1) fprintf(f, "%s NNP B-NP I-LOC\n", cli_pick(&r, cli_places, 3));
+            else fprintf(f, "%s DT B-NP O\n", cli_pick(&r, cli_words, 19));
         }
         fprintf(f, ". . O O\n\n");
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/rel.txt", cli_dir);
-    f = fopen(path, "w");
-    for (int i = 0; i < 300; i++) {
-        int kind = (int)os_rng_below(&r, 3), flip = (int)os_rng_below(&r, 2);
-        const char *verb = kind == 0 ? "causes" : kind == 1 ? "contains" : "near";
-        const char *a = pick(&r, words + 10, 1), *b = pick(&r, places, 3);
-        const char *label = kind == 2   ? "Other"
-                            : kind == 0 ? (flip ? "Cause-Effect(e2,e1)" : "Cause-Effect(e1,e2)")
-                                        : (flip ? "Content-Container(e2,e1)" : "Content-Container(e1,e2)");
-        if (flip)
-            fprintf(f, "%d\t\"the <e1>%s</e1> %s the <e2>%s</e2> .\"\n%s\nComment:\n\n", i + 1, b, verb, a, label);
-        else
-            fprintf(f, "%d\t\"the <e1>%s</e1> %s the <e2>%s</e2> .\"\n%s\nComment:\n\n", i + 1, a, verb, b, label);
-    }
-    fclose(f);
-    snprintf(path, sizeof path, "%s/multi.jsonl", cli_dir);
-    f = fopen(path, "w");
+    cli_write_semeval("rel.txt", &r, 300);
+    f = cli_create("multi.jsonl");
     for (int i = 0; i < 300; i++) {
         int n_pos = (int)os_rng_below(&r, 3), has_name = (int)os_rng_below(&r, 2), has_place = (int)os_rng_below(&r, 2);
         char text[256] = "the movie";
@@ -112,9 +66,7 @@ static void write_data(void) {
 }
 
 static void write_config(void) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/config.json", cli_dir);
-    FILE *f = fopen(path, "w");
+    FILE *f = cli_create("config.json");
     fprintf(f,
             "{\"seed\": 1,\n"
             " \"model\": {\"vocab\": \"%s/vocab.txt\", \"max_seq_length\": 24,\n"
@@ -157,11 +109,7 @@ static void test_every_task_type_learns(void) {
     char *err = cli_read("err.txt");
     CHECK_MSG(rc == 0, "train exited %d: %s", rc, err);
     free(err);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/run/summary.json", cli_dir);
-    json_error_t je;
-    json_t *s = json_load_file(path, 0, &je);
-    CHECK_MSG(s != NULL, "summary.json: %s", je.text);
+    json_t *s = cli_load_json("run/summary.json");
     if (!s) return;
     printf("  sentiment acc %.3f, ner F1 %.3f, relation semeval F1 %.3f, score pearson %.3f, tags micro F1 %.3f, "
            "long acc %.3f\n", dev_score(s, "sentiment", "accuracy"), dev_score(s, "ner", "entity_f1"),
@@ -201,35 +149,22 @@ static void test_resume_is_exact(void) {
     CHECK(cli_same_file("full/checkpoint/optimizer.safetensors", "part/checkpoint/optimizer.safetensors"));
 }
 
-// The error is the last line on stderr (progress lines about loaded data may come before it).
-static void expect_error(const char *args, int code, const char *needle) {
-    int rc = cli_run(args);
-    char *err = cli_read("err.txt");
-    size_t n = strlen(err);
-    while (n && err[n - 1] == '\n') err[--n] = '\0';
-    const char *last = strrchr(err, '\n') ? strrchr(err, '\n') + 1 : err;
-    CHECK_MSG(rc == code, "'%s' exited %d, expected %d: %s", args, rc, code, last);
-    CHECK_MSG(strstr(last, needle) != NULL, "'%s': message lacks '%s': %s", args, needle, last);
-    CHECK_MSG(!strncmp(last, "onestone train: ", 16), "'%s': not a onestone error line: %s", args, last);
-    free(err);
-}
-
 static void test_bad_configs(void) {
     char args[4096];
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.bach_size=3", cli_dir, cli_dir);
-    expect_error(args, 3, "training.bach_size");
+    cli_expect_error(args, "train", 3, "training.bach_size");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set training.batch_size=zero", cli_dir, cli_dir);
-    expect_error(args, 3, "training.batch_size");
+    cli_expect_error(args, "train", 3, "training.batch_size");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.ner.type=ner", cli_dir, cli_dir);
-    expect_error(args, 3, "tasks[2].type");
+    cli_expect_error(args, "train", 3, "tasks[2].type");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.sentiment.data.train=/nonexistent.tsv", cli_dir, cli_dir);
-    expect_error(args, 4, "/nonexistent.tsv");
+    cli_expect_error(args, "train", 4, "/nonexistent.tsv");
     snprintf(args, sizeof args, "train %s/config.json --out %s/bad --set tasks.score.field=nofield", cli_dir, cli_dir);
-    expect_error(args, 3, "nofield");
+    cli_expect_error(args, "train", 3, "nofield");
     snprintf(args, sizeof args, "train %s/missing.json --out %s/bad", cli_dir, cli_dir);
-    expect_error(args, 4, "missing.json");
+    cli_expect_error(args, "train", 4, "missing.json");
     snprintf(args, sizeof args, "train --out %s/bad", cli_dir);
-    expect_error(args, 2, "CONFIG.json");
+    cli_expect_error(args, "train", 2, "CONFIG.json");
 }
 
 // A target too large for float32 makes the loss infinite: by default the run stops naming the task and step
@@ -248,14 +183,11 @@ static void test_nonfinite_guard(void) {
              "\"labels\": {\"score\": {\"kind\": \"number\"}}}}]' --set 'datasets={}' --set training.epochs=2 "
              "--set training.batch_size=4", cli_dir, path);
     snprintf(args, sizeof args, "%s --out %s/boom_stop", base, cli_dir);
-    expect_error(args, 6, "task 'boom' has a non-finite loss");
+    cli_expect_error(args, "train", 6, "task 'boom' has a non-finite loss");
     snprintf(args, sizeof args, "%s --out %s/boom_skip --set training.on_nonfinite=skip", base, cli_dir);
     int rc = cli_run(args);
     CHECK_MSG(rc == 0, "skip run exited %d", rc);
-    char sp[700];
-    snprintf(sp, sizeof sp, "%s/boom_skip/summary.json", cli_dir);
-    json_error_t je;
-    json_t *s = json_load_file(sp, 0, &je);
+    json_t *s = cli_load_json("boom_skip/summary.json");
     CHECK(s && json_integer_value(json_object_get(s, "skipped_steps")) == 2);  // the row is in one batch per epoch
     CHECK(s && isfinite(dev_score(s, "boom", "mse")));
     json_decref(s);
@@ -271,7 +203,7 @@ int main(void) {
         fprintf(stderr, "ONESTONE_BIN not set\n");
         return 1;
     }
-    write_vocab();
+    cli_write_vocab();
     write_data();
     write_config();
     RUN(test_every_task_type_learns);

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 sys.dont_write_bytecode = True  # no __pycache__ next to the imported tests/ref modules
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "ref"))
+from bert_modules import Bert  # noqa: E402  (the one BERT of the PyTorch references)
 from crf_golden import scheme_masks  # noqa: E402  (the constraint rules of docs/crf.md, written independently)
 from metrics_ref import get_entities, prf, semeval_official  # noqa: E402
 from safetensors_ref import load as load_safetensors  # noqa: E402
@@ -114,112 +115,7 @@ def schedule_factor(r, step, total, warmup):
     return float(np.float32(0.5 * (1.0 + math.cos(math.pi * progress))))
 
 
-# ---------------------------------------------------------------- the model (HF module names)
-
-class Embeddings(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        h = c["hidden_size"]
-        self.word_embeddings = nn.Embedding(c["vocab_size"], h)
-        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], h)
-        self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], h)
-        self.LayerNorm = nn.LayerNorm(h, eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, ids, types):
-        pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        x = self.word_embeddings(ids) + self.position_embeddings(pos) + self.token_type_embeddings(types)
-        return self.dropout(self.LayerNorm(x))
-
-
-class SelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        h = c["hidden_size"]
-        self.nh = c["num_attention_heads"]
-        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
-        self.dropout = nn.Dropout(c["attention_probs_dropout_prob"])
-
-    def forward(self, x, ext_mask):
-        B, T, C = x.shape
-        hs = C // self.nh
-        split = lambda t: t.view(B, T, self.nh, hs).permute(0, 2, 1, 3)
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        probs = self.dropout((q @ k.transpose(-1, -2) / math.sqrt(hs) + ext_mask).softmax(-1))
-        return (probs @ v).permute(0, 2, 1, 3).reshape(B, T, C)
-
-
-class DenseLN(nn.Module):
-    def __init__(self, cin, c):
-        super().__init__()
-        self.dense = nn.Linear(cin, c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, x, residual):
-        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
-
-
-class Attention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.self = SelfAttention(c)
-        self.output = DenseLN(c["hidden_size"], c)
-
-    def forward(self, x, m):
-        return self.output(self.self(x, m), x)
-
-
-class Intermediate(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
-
-    def forward(self, x):
-        return F.gelu(self.dense(x))  # exact erf GELU
-
-
-class Layer(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = Attention(c)
-        self.intermediate = Intermediate(c)
-        self.output = DenseLN(c["intermediate_size"], c)
-
-    def forward(self, x, m):
-        a = self.attention(x, m)
-        return self.output(self.intermediate(a), a)
-
-
-class Encoder(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.layer = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
-
-
-class Pooler(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
-
-    def forward(self, seq):
-        return torch.tanh(self.dense(seq[:, 0]))
-
-
-class Bert(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.embeddings = Embeddings(c)
-        self.encoder = Encoder(c)
-        self.pooler = Pooler(c)
-
-    def forward(self, ids, types, mask):
-        ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        x = self.embeddings(ids, types)
-        for layer in self.encoder.layer:
-            x = layer(x, ext)
-        return x, self.pooler(x)
-
+# ---------------------------------------------------------------- the heads (the encoder: bert_modules.Bert)
 
 class Crf(nn.Module):
     """pytorch-crf's parameters; forbidden moves of the tag scheme score -inf."""
@@ -287,7 +183,8 @@ class Head(nn.Module):
 class MultiTask(nn.Module):
     def __init__(self, c, tasks):
         super().__init__()
-        self.bert = Bert(c)
+        # dropout as the config says; no padding_idx: onestone's trainer updates the [PAD] row like any other
+        self.bert = Bert(c, pooler=True, dropout=True, pad_row_frozen=False)
         self.heads = nn.ModuleDict({t["name"]: Head(t, c["hidden_size"]) for t in tasks})
 
     def logits(self, batch, names):

@@ -9,7 +9,6 @@ gradient, losses of 10 optimizer steps) to golden.safetensors beside each model.
 usage: /usr/bin/python3 tests/ref/bert_reference.py OUT_DIR
 """
 import json
-import math
 import os
 import struct
 import sys
@@ -17,6 +16,9 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the imported module
+import bert_modules  # noqa: E402  (this folder is sys.path[0] when run, and on the path of its importers)
 
 torch.manual_seed(1234)
 torch.set_num_threads(1)
@@ -47,107 +49,12 @@ def save_safetensors(path, tensors, metadata=None):
 
 
 # ---------------------------------------------------------------- the model, with HF's module names
-class Embeddings(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.word_embeddings = nn.Embedding(c["vocab_size"], c["hidden_size"], padding_idx=c["pad_token_id"])
-        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
-        self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+class Bert(bert_modules.Bert):
+    """The parity models: no dropout whatever the config says (goldens are deterministic, and --check-load reads
+    onestone directories whose config.json asks for 0.1), and HF's padding_idx on the word embeddings."""
 
-    def forward(self, ids, types):
-        pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        x = self.word_embeddings(ids) + self.position_embeddings(pos) + self.token_type_embeddings(types)
-        return self.LayerNorm(x)
-
-
-class SelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        h = c["hidden_size"]
-        self.nh = c["num_attention_heads"]
-        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
-
-    def forward(self, x, ext_mask):
-        B, T, C = x.shape
-        hs = C // self.nh
-        split = lambda t: t.view(B, T, self.nh, hs).permute(0, 2, 1, 3)
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(hs) + ext_mask
-        probs = scores.softmax(-1)
-        return (probs @ v).permute(0, 2, 1, 3).reshape(B, T, C)
-
-
-class DenseLN(nn.Module):
-    def __init__(self, cin, c):
-        super().__init__()
-        self.dense = nn.Linear(cin, c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-
-    def forward(self, x, residual):
-        return self.LayerNorm(self.dense(x) + residual)
-
-
-class Attention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.self = SelfAttention(c)
-        self.output = DenseLN(c["hidden_size"], c)
-
-    def forward(self, x, m):
-        return self.output(self.self(x, m), x)
-
-
-class Intermediate(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
-
-    def forward(self, x):
-        return F.gelu(self.dense(x))  # exact erf GELU, HF "gelu"
-
-
-class Layer(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = Attention(c)
-        self.intermediate = Intermediate(c)
-        self.output = DenseLN(c["intermediate_size"], c)
-
-    def forward(self, x, m):
-        a = self.attention(x, m)
-        return self.output(self.intermediate(a), a)
-
-
-class Encoder(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.layer = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
-
-
-class Pooler(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
-
-    def forward(self, seq):
-        return torch.tanh(self.dense(seq[:, 0]))
-
-
-class Bert(nn.Module):
     def __init__(self, c, pooler=True):
-        super().__init__()
-        self.embeddings = Embeddings(c)
-        self.encoder = Encoder(c)
-        if pooler:
-            self.pooler = Pooler(c)
-
-    def forward(self, ids, types, mask):
-        ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        x = self.embeddings(ids, types)
-        for layer in self.encoder.layer:
-            x = layer(x, ext)
-        return x, (self.pooler(x) if hasattr(self, "pooler") else None)
+        super().__init__(c, pooler=pooler, dropout=False, pad_row_frozen=True)
 
 
 def init_like_hf(module, std):

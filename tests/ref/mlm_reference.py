@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the imported modules
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_reference import CONFIG, Bert, init_like_hf, load_safetensors, make_batch, save_safetensors  # noqa: E402
 
