@@ -7,9 +7,10 @@
 // own OpenMP thread count to 1 inside the region, which OpenBLAS's OpenMP build reads, so a call inside the
 // loop never starts threads of its own.
 //
-// On AVX2+FMA CPUs the two forward products use the packed-weight kernel instead (gemm_packed.c): K and V of
-// the pair are packed once into the thread's scratch and Q / the probabilities are read in place, which skips
-// OpenBLAS's packing of both operands and its zeroing pass for these small (T x T x HS) products.
+// On AVX2+FMA CPUs all six products use the packed-weight kernel instead (gemm_packed.c): the right operand of
+// the pair (K, V, dout or Q) is packed into the thread's scratch and the left one read in place (U^T and dS^T
+// transposed first), which skips OpenBLAS's packing of both operands and its zeroing pass for these small
+// (T x T x HS) products.
 //
 // Masking: keys with mask 0 are left out of the max and the sum and get probability exactly 0, which is
 // what HF's additive finfo(float32).min mask yields. When a sequence has no real key at all, every score

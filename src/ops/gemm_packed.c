@@ -1,4 +1,5 @@
-// out(N,OC) = inp(N,C) · w(OC,C)^T (+ bias) with the weight packed once: the linear layers' forward product.
+// out(N,OC) = inp(N,C) · w(OC,C)^T (+ bias) with the weight packed once: the linear layers' forward product and
+// attention's per-head products.
 //
 // Why not sgemm: OpenBLAS packs BOTH operands on every call (the activations are the big one: N = B*T rows)
 // and, for beta = 0, first zeroes the output in a separate pass. Profiled on BERT-Mini inference those two
@@ -217,19 +218,8 @@ void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, c
             gemm_rows(dst + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed, bias, mc, C, OC, 0);
             if (act == GEMM_ACT_GELU)
                 for (int r = 0; r < mc; r++) {
-                    const float *restrict p = dst + (size_t)(n0 + r) * OC;
-                    float *restrict o = out + (size_t)(n0 + r) * OC;
-                    if (cdf) {  // x * Phi(x): the same bits as ops_gelu (ops_internal.h)
-                        float *restrict c = cdf + (size_t)(n0 + r) * OC;
-#pragma omp simd
-                        for (int j = 0; j < OC; j++) {
-                            c[j] = ops_gelu_cdf(p[j]);
-                            o[j] = p[j] * c[j];
-                        }
-                    } else {
-#pragma omp simd
-                        for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
-                    }
+                    const size_t o = (size_t)(n0 + r) * OC;
+                    ops_gelu_row(out + o, cdf ? cdf + o : NULL, dst + o, OC);
                 }
         }
     }

@@ -10,21 +10,6 @@
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 
-// GELU of one row of pre-activations (bias already added): out = gelu(p); with cdf, also cdf = Phi(p).
-static inline void gelu_row(float *restrict o, float *restrict cdf, const float *restrict p, int OC) {
-    if (cdf) {
-#pragma omp simd
-        for (int j = 0; j < OC; j++) {
-            const float c = ops_gelu_cdf(p[j]);
-            cdf[j] = c;
-            o[j] = p[j] * c;
-        }
-    } else {
-#pragma omp simd
-        for (int j = 0; j < OC; j++) o[j] = ops_gelu(p[j]);
-    }
-}
-
 void linear_gelu_forward_cdf(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
                              int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
@@ -43,7 +28,7 @@ void linear_gelu_forward_cdf(float *out, float *pre, float *cdf, const float *in
 #pragma omp simd
             for (int j = 0; j < OC; j++) p[j] = b[j] + p[j];  // linear_forward: sgemm adds the product to the bias row
         }
-        gelu_row(out + (size_t)n * OC, cdf ? cdf + (size_t)n * OC : NULL, p, OC);
+        ops_gelu_row(out + (size_t)n * OC, cdf ? cdf + (size_t)n * OC : NULL, p, OC);
     }
 }
 

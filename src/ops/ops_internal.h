@@ -146,4 +146,21 @@ static inline OPS_ALWAYS_INLINE float ops_erff(float x) {
 // exact, so both round x * (1 + erf) / 2 once); the fused GELU saves Phi for its backward that way.
 static inline OPS_ALWAYS_INLINE float ops_gelu(float x) { return x * 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2)); }
 static inline OPS_ALWAYS_INLINE float ops_gelu_cdf(float x) { return 0.5f * (1.0f + ops_erff(x * (float)M_SQRT1_2)); }
+
+// GELU of one row of pre-activations: o = gelu(p); with cdf (else NULL), also cdf = Phi(p), saved for the
+// backward (o = p * Phi(p) has the same bits as ops_gelu). Shared by the fused dense+GELU of linear_gelu.c and
+// the packed GEMM's epilogue.
+static inline void ops_gelu_row(float *restrict o, float *restrict cdf, const float *restrict p, int n) {
+    if (cdf) {
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            const float c = ops_gelu_cdf(p[j]);
+            cdf[j] = c;
+            o[j] = p[j] * c;
+        }
+    } else {
+#pragma omp simd
+        for (int j = 0; j < n; j++) o[j] = ops_gelu(p[j]);
+    }
+}
 #endif
