@@ -117,7 +117,27 @@ static void test_strided_and_accumulate(void) {
     float *pk2 = ops_xmalloc_aligned(gemm_packed_floats(oc, c) * sizeof *pk2);
     gemm_pack_kn(pk2, wt, c, oc, ldb);
     CHECK(tu_bitwise_equal(pk, pk2, gemm_packed_floats(oc, c) * sizeof(float)));
+    // gemm_packed_serial_at (dV = U^T dout, dK = dS^T Q): the left operand stored transposed, (c, n) with
+    // stride ldat, gives bitwise what gemm_packed_serial gives on the transposed copy, storing and
+    // accumulating, past the 6-row tiles (n = 37) and through row 97's second 96-row block.
+    enum { nt = 103, ldat = 110 };
+    float *at = tu_floats((size_t)c * ldat), *an = tu_floats((size_t)nt * c);
+    float *o_at = tu_floats((size_t)nt * ldo), *o_n = tu_floats((size_t)nt * ldo);
+    tu_fill_normal(&r, at, (size_t)c * ldat, 1.0f);
+    for (int i = 0; i < nt; i++)
+        for (int k = 0; k < c; k++) an[(size_t)i * c + k] = at[(size_t)k * ldat + i];
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        for (size_t i = 0; i < (size_t)nt * ldo; i++) o_at[i] = o_n[i] = 0.5f;
+        gemm_packed_serial_at(o_at, ldo, at, ldat, pk, nt, c, oc, accumulate);
+        gemm_packed_serial(o_n, ldo, an, c, pk, nt, c, oc, accumulate);
+        CHECK(tu_bitwise_equal(o_at, o_n, (size_t)nt * ldo * sizeof(float)));
+    }
+    double *want_t = malloc((size_t)nt * oc * sizeof *want_t);
+    reference(want_t, an, c, w, 1, NULL, nt, c, oc);
+    for (size_t i = 0; i < (size_t)nt * oc; i++) want_t[i] += 0.5;
+    CHECK(worst_error(o_at, ldo, want_t, an, c, w, NULL, nt, c, oc) < 1e-6);
     free(a), free(wbig), free(w), free(pk), free(pk2), free(out), free(want), free(wt);
+    free(at), free(an), free(o_at), free(o_n), free(want_t);
 }
 
 static void test_dispatch_and_threads(void) {

@@ -9,7 +9,7 @@
 //
 // On AVX2+FMA CPUs all six products use the packed-weight kernel instead (gemm_packed.c): the right operand of
 // the pair (K, V, dout or Q) is packed into the thread's scratch and the left one read in place (U^T and dS^T
-// transposed first), which skips OpenBLAS's packing of both operands and its zeroing pass for these small
+// too, read transposed), which skips OpenBLAS's packing of both operands and its zeroing pass for these small
 // (T x T x HS) products.
 //
 // Masking: keys with mask 0 are left out of the max and the sum and get probability exactly 0, which is
@@ -114,14 +114,6 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
     attention_weighted_sum(out, probs, v, B, T, NH, HS);
 }
 
-// dst = src^T for a T x T matrix, in 8 x 8 blocks (both sides stay within a few cache lines).
-static void transpose(float *restrict dst, const float *restrict src, int T) {
-    for (int i0 = 0; i0 < T; i0 += 8)
-        for (int j0 = 0; j0 < T; j0 += 8)
-            for (int i = i0; i < i0 + 8 && i < T; i++)
-                for (int j = j0; j < j0 + 8 && j < T; j++) dst[(size_t)j * T + i] = src[(size_t)i * T + j];
-}
-
 void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *probs,
                         const float *probs_used, const uint8_t *drop_keep, float drop_p,
@@ -135,11 +127,10 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
     {
         omp_set_num_threads(1);
         // All four products through the packed kernel, as in the forward. dV and dK need U^T and dS^T as the
-        // left operand: one T x T transpose into scratch (T^2 moves against 2 T^2 HS flops of the product).
+        // left operand: the kernel reads them transposed in place (gemm_packed_serial_at).
         const int packed = gemm_packed_cpu();
         float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(T > HS ? T : HS, T > HS ? T : HS) * sizeof *pk)
                            : NULL;
-        float *tr = packed ? ops_xmalloc((size_t)T * T * sizeof *tr) : NULL;
 #pragma omp for schedule(static)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
@@ -150,9 +141,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
             float *D = dprobs_scratch + (size_t)bh * T * T;
             const float *dob = dout + head;
             if (dv && packed) {  // dV += U^T · dout
-                transpose(tr, U, T);
                 gemm_pack_kn(pk, dob, T, HS, C);
-                gemm_packed_serial(dv + head, C, tr, T, pk, T, T, HS, 1);
+                gemm_packed_serial_at(dv + head, C, U, T, pk, T, T, HS, 1);
             } else if (dv) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, U, T, dob, C, 1.0f, dv + head,
                             C);
@@ -189,15 +179,13 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
                             dq + head, C);
             }
             if (dk && packed) {  // dK += dS^T · Q
-                transpose(tr, D, T);
                 gemm_pack_kn(pk, q + head, T, HS, C);
-                gemm_packed_serial(dk + head, C, tr, T, pk, T, T, HS, 1);
+                gemm_packed_serial_at(dk + head, C, D, T, pk, T, T, HS, 1);
             } else if (dk) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, q + head, C, 1.0f,
                             dk + head, C);
             }
         }
         free(pk);
-        free(tr);
     }
 }

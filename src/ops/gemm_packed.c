@@ -35,12 +35,47 @@ enum { GP_NR = 16, GP_MR = 6, GP_KC = 512, GP_MC = 96 };
 
 size_t gemm_packed_floats(int OC, int C) { return (size_t)((OC + GP_NR - 1) / GP_NR) * GP_NR * (size_t)C; }
 
+#if GP_SIMD
+// r[i] = column i of the 8 x 8 block whose rows were r[0..7].
+static inline OPS_ALWAYS_INLINE void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+#endif
+
 // Panel p holds, for k = 0..C-1, the 16 weights w[p*16 + j][k] (zero past OC): from a (OC, C) matrix with row
 // stride ldw, i.e. the product's right operand transposed, as torch.nn.Linear stores it.
 static void pack_panel_t(float *dst, const float *w, int p, int OC, int C, int ldw) {
     const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
+    int k = 0;
+#if GP_SIMD
+    // Full panels in 8 x 8 blocks transposed in registers: read element by element, 16 rows a row stride
+    // apart (4 KB for BERT's output weight) fight over a few L1 sets; the attention's per-head K and V packs
+    // were 5 % of its time that way.
+    if (cols == GP_NR)
+        for (; k + 8 <= C; k += 8)
+            for (int half = 0; half < 2; half++) {
+                __m256 r[8];
+                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(w + (size_t)(o0 + 8 * half + i) * ldw + k);
+                transpose8(r);
+                for (int i = 0; i < 8; i++) _mm256_store_ps(dst + (size_t)(k + i) * GP_NR + 8 * half, r[i]);
+            }
+#endif
     // Writes in order, reading the panel's (up to) 16 weight rows side by side.
-    for (int k = 0; k < C; k++) {
+    for (; k < C; k++) {
         float *d = dst + (size_t)k * GP_NR;
         int j = 0;
         for (; j < cols; j++) d[j] = w[(size_t)(o0 + j) * ldw + k];
@@ -59,7 +94,18 @@ void gemm_pack_kn(float *packed, const float *b, int K, int OC, int ldb) {
     for (int p = 0; p < np; p++) {
         float *dst = packed + (size_t)p * GP_NR * K;
         const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
-        for (int k = 0; k < K; k++) {
+        int k = 0;
+#if GP_SIMD
+        // Full panels as two vector copies per k (the loop over a run-time column count compiled to scalar
+        // moves: 15 % of the attention's time).
+        if (cols == GP_NR)
+            for (; k < K; k++) {
+                const float *src = b + (size_t)k * ldb + o0;
+                _mm256_store_ps(dst + (size_t)k * GP_NR, _mm256_loadu_ps(src));
+                _mm256_store_ps(dst + (size_t)k * GP_NR + 8, _mm256_loadu_ps(src + 8));
+            }
+#endif
+        for (; k < K; k++) {
             const float *src = b + (size_t)k * ldb + o0;
             float *d = dst + (size_t)k * GP_NR;
             int j = 0;
@@ -88,18 +134,21 @@ static inline void tile_store(float *out, int ldo, const float *acc, int MR, con
 
 #if GP_SIMD
 // The 6 x 16 micro-kernel: 12 accumulators, two weight vectors and one broadcast in the 16 ymm registers.
-// Written out by hand: at -O2 the compilers keep an accumulator array in memory.
-static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
-                  int accumulate, int cols) {
+// Written out by hand: at -O2 the compilers keep an accumulator array in memory. Row r's value for k is
+// a[r * lda + k], or with `at` (the left operand stored transposed: attention's U^T and dS^T) a[k * lda + r];
+// `at` is a constant at both call sites, so each gets its own loop.
+static inline OPS_ALWAYS_INLINE void tile6_impl(float *out, int ldo, const float *a, int lda, const float *bp,
+                                                int kc, const float *bias, int accumulate, int cols, int at) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * (size_t)lda, *a3 = a + 3 * (size_t)lda;
-    const float *a4 = a + 4 * (size_t)lda, *a5 = a + 5 * (size_t)lda;
+    const size_t rs = at ? 1 : (size_t)lda;
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
     for (int k = 0; k < kc; k++) {
         const __m256 b0 = _mm256_load_ps(bp + (size_t)k * GP_NR), b1 = _mm256_load_ps(bp + (size_t)k * GP_NR + 8);
+        const size_t ka = at ? (size_t)k * lda : (size_t)k;
         __m256 av;
 #define GP_ROW(r)                                  \
-        av = _mm256_broadcast_ss(a##r + k);        \
+        av = _mm256_broadcast_ss(a##r + ka);       \
         c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0); \
         c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
         GP_ROW(0) GP_ROW(1) GP_ROW(2) GP_ROW(3) GP_ROW(4) GP_ROW(5)
@@ -124,12 +173,23 @@ static void tile6(float *out, int ldo, const float *a, int lda, const float *bp,
     tile_store(out, ldo, acc, GP_MR, bias, accumulate, cols);
 }
 
-// One row (the rows past the last full 6-row tile): the same FMA sums as tile6 gives that row.
-static void tile1(float *out, const float *a, const float *bp, int kc, const float *bias, int accumulate,
-                  int cols) {
+static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
+                  int accumulate, int cols) {
+    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 0);
+}
+
+static void tile6_at(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
+                     int accumulate, int cols) {
+    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 1);
+}
+
+// One row (the rows past the last full 6-row tile): the same FMA sums as tile6 gives that row; its k-th value
+// is a[k * ks].
+static void tile1(float *out, const float *a, size_t ks, const float *bp, int kc, const float *bias,
+                  int accumulate, int cols) {
     __m256 c0 = _mm256_setzero_ps(), c1 = c0;
     for (int k = 0; k < kc; k++) {
-        const __m256 av = _mm256_broadcast_ss(a + k);
+        const __m256 av = _mm256_broadcast_ss(a + (size_t)k * ks);
         c0 = _mm256_fmadd_ps(av, _mm256_load_ps(bp + (size_t)k * GP_NR), c0);
         c1 = _mm256_fmadd_ps(av, _mm256_load_ps(bp + (size_t)k * GP_NR + 8), c1);
     }
@@ -140,20 +200,21 @@ static void tile1(float *out, const float *a, const float *bp, int kc, const flo
 }
 
 static void tile_tail(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int MR,
-                      const float *bias, int accumulate, int cols) {
+                      const float *bias, int accumulate, int cols, int at) {
     for (int r = 0; r < MR; r++)
-        tile1(out + (size_t)r * ldo, a + (size_t)r * lda, bp, kc, bias, accumulate, cols);
+        tile1(out + (size_t)r * ldo, at ? a + r : a + (size_t)r * lda, at ? (size_t)lda : 1, bp, kc, bias,
+              accumulate, cols);
 }
 #endif
 
 #if !GP_SIMD
 // Any MR <= 6 rows (the last rows of a block; every tile without AVX2): plain loops, the same FMA sums.
-static void tile_any(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int MR,
-                     const float *bias, int accumulate, int cols) {
+static void tile_tail(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int MR,
+                      const float *bias, int accumulate, int cols, int at) {
     float acc[GP_MR * GP_NR] = {0};
     for (int r = 0; r < MR; r++)
         for (int k = 0; k < kc; k++) {
-            const float av = a[(size_t)r * lda + k];
+            const float av = at ? a[(size_t)k * lda + r] : a[(size_t)r * lda + k];
 #pragma omp simd
             for (int j = 0; j < GP_NR; j++) acc[r * GP_NR + j] = fmaf(av, bp[(size_t)k * GP_NR + j], acc[r * GP_NR + j]);
         }
@@ -161,16 +222,21 @@ static void tile_any(float *out, int ldo, const float *a, int lda, const float *
 }
 static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
                   int accumulate, int cols) {
-    tile_any(out, ldo, a, lda, bp, kc, GP_MR, bias, accumulate, cols);
+    tile_tail(out, ldo, a, lda, bp, kc, GP_MR, bias, accumulate, cols, 0);
 }
-#define tile_tail tile_any
+static void tile6_at(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
+                     int accumulate, int cols) {
+    tile_tail(out, ldo, a, lda, bp, kc, GP_MR, bias, accumulate, cols, 1);
+}
 #endif
 
 // Rows [0, mc) of out(ldo) = inp(lda) · packed (+ bias), or out += inp · packed when acc_in: every K block,
-// every panel, tiles of 6 rows.
+// every panel, tiles of 6 rows. With `at` the left operand is stored transposed: row r, column k at
+// inp[k * lda + r].
 static void gemm_rows(float *out, int ldo, const float *inp, int lda, const float *packed, const float *bias,
-                      int mc, int C, int OC, int acc_in) {
+                      int mc, int C, int OC, int acc_in, int at) {
     const int np = (OC + GP_NR - 1) / GP_NR;
+    const size_t rs = at ? 1 : (size_t)lda, ks = at ? (size_t)lda : 1;  // steps between rows and between k
     if (C <= 0 && !acc_in)
         for (int r = 0; r < mc; r++)
             for (int o = 0; o < OC; o++) out[(size_t)r * ldo + o] = bias ? bias[o] : 0.0f;
@@ -180,22 +246,38 @@ static void gemm_rows(float *out, int ldo, const float *inp, int lda, const floa
             const float *bp = packed + (size_t)p * GP_NR * C + (size_t)k0 * GP_NR;
             const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
             const float *bb = bias ? bias + o0 : NULL;
+            const int acc = acc_in || k0 > 0;
             int r = 0;
-            for (; r + GP_MR <= mc; r += GP_MR)
-                tile6(out + (size_t)r * ldo + o0, ldo, inp + (size_t)r * lda + k0, lda, bp, kc, bb,
-                      acc_in || k0 > 0, cols);
+            for (; r + GP_MR <= mc; r += GP_MR) {
+                float *o = out + (size_t)r * ldo + o0;
+                const float *a = inp + r * rs + k0 * ks;
+                if (at)
+                    tile6_at(o, ldo, a, lda, bp, kc, bb, acc, cols);
+                else
+                    tile6(o, ldo, a, lda, bp, kc, bb, acc, cols);
+            }
             if (r < mc)
-                tile_tail(out + (size_t)r * ldo + o0, ldo, inp + (size_t)r * lda + k0, lda, bp, kc, mc - r, bb,
-                          acc_in || k0 > 0, cols);
+                tile_tail(out + (size_t)r * ldo + o0, ldo, inp + r * rs + k0 * ks, lda, bp, kc, mc - r, bb, acc,
+                          cols, at);
         }
     }
 }
 
+static void serial(float *out, int ldo, const float *inp, int lda, const float *packed, int N, int C, int OC,
+                   int accumulate, int at) {
+    for (int n0 = 0; n0 < N; n0 += GP_MC)
+        gemm_rows(out + (size_t)n0 * ldo, ldo, inp + (size_t)n0 * (at ? 1 : (size_t)lda), lda, packed, NULL,
+                  n0 + GP_MC <= N ? GP_MC : N - n0, C, OC, accumulate, at);
+}
+
 void gemm_packed_serial(float *out, int ldo, const float *inp, int lda, const float *packed, int N, int C, int OC,
                         int accumulate) {
-    for (int n0 = 0; n0 < N; n0 += GP_MC)
-        gemm_rows(out + (size_t)n0 * ldo, ldo, inp + (size_t)n0 * lda, lda, packed, NULL,
-                  n0 + GP_MC <= N ? GP_MC : N - n0, C, OC, accumulate);
+    serial(out, ldo, inp, lda, packed, N, C, OC, accumulate, 0);
+}
+
+void gemm_packed_serial_at(float *out, int ldo, const float *inp_t, int lda, const float *packed, int N, int C,
+                           int OC, int accumulate) {
+    serial(out, ldo, inp_t, lda, packed, N, C, OC, accumulate, 1);
 }
 
 void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, const float *packed,
@@ -215,7 +297,7 @@ void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, c
         if (r1 > N) r1 = N;
         for (int n0 = r0; n0 < r1; n0 += GP_MC) {
             const int mc = n0 + GP_MC <= r1 ? GP_MC : r1 - n0;
-            gemm_rows(dst + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed, bias, mc, C, OC, 0);
+            gemm_rows(dst + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed, bias, mc, C, OC, 0, 0);
             if (act == GEMM_ACT_GELU)
                 for (int r = 0; r < mc; r++) {
                     const size_t o = (size_t)(n0 + r) * OC;

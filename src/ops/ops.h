@@ -75,6 +75,10 @@ void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, c
 // With accumulate, out += the product instead.
 void gemm_packed_serial(float *out, int ldo, const float *inp, int lda, const float *packed, int N, int C, int OC,
                         int accumulate);
+// The same with the left operand stored transposed: inp_t is (C, N) with row stride lda (attention's U^T and
+// dS^T read in place). Bitwise equal to transposing it and calling gemm_packed_serial.
+void gemm_packed_serial_at(float *out, int ldo, const float *inp_t, int lda, const float *packed, int N, int C,
+                           int OC, int accumulate);
 
 
 // --- exact GELU (erf form, HF "gelu") and tanh, elementwise ------------------------------------------
