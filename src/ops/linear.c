@@ -2,6 +2,7 @@
 // a large batch goes through the packed-weight kernel (gemm_packed.c) on AVX2+FMA CPUs, everything else through
 // OpenBLAS.
 #include <cblas.h>
+#include <omp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -80,19 +81,26 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
     if (dw && C > 0)  // dw(OC,C) += dout^T(OC,N) · inp(N,C)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
     if (db) {
-        // Column sums of dout: each thread owns a block of output channels and adds the rows in order.
-        enum { CB = 64 };
-        const int nblocks = (OC + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if ((size_t)N * OC > OPS_PAR_MIN && nblocks > 1)
-        for (int blk = 0; blk < nblocks; blk++) {
-            const int o0 = blk * CB, no = o0 + CB < OC ? CB : OC - o0;
-            float s[CB] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *d = dout + (size_t)n * OC + o0;
+        // Column sums of dout. Each thread owns a contiguous range of output channels and streams the rows
+        // through it in order (contiguous runs of up to CB floats per row, where blocks of 64 columns had every
+        // thread hop a whole row stride per 256 bytes); each sum adds the rows in order whatever the thread
+        // count.
+        enum { CB = 1024 };
+#pragma omp parallel if ((size_t)N * OC > OPS_PAR_MIN && OC >= 32)
+        {
+            const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+            const int lo = (int)((long long)OC * t / nt), hi = (int)((long long)OC * (t + 1) / nt);
+            for (int c0 = lo; c0 < hi; c0 += CB) {
+                const int cn = hi - c0 < CB ? hi - c0 : CB;
+                float s[CB];
+                for (int o = 0; o < cn; o++) s[o] = 0.0f;
+                for (int n = 0; n < N; n++) {
+                    const float *d = dout + (size_t)n * OC + c0;
 #pragma omp simd
-                for (int o = 0; o < no; o++) s[o] += d[o];
+                    for (int o = 0; o < cn; o++) s[o] += d[o];
+                }
+                for (int o = 0; o < cn; o++) db[c0 + o] += s[o];
             }
-            for (int o = 0; o < no; o++) db[o0 + o] += s[o];
         }
     }
 }
