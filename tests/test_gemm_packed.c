@@ -1,7 +1,8 @@
 // The packed-weight GEMM (src/ops/gemm_packed.c) against a double-precision product: every edge of its
 // blocking (row tails past the 6-row tiles, column tails past the 16-wide panels, K past one 512 block), bias
-// or none, the fused GELU, strided operands and accumulation (attention's per-head use), the two packings,
-// linear_forward's dispatch to it, and results independent of the thread count and of a row's block.
+// or none, the fused GELU, strided operands and accumulation (attention's per-head use), the two packings, the
+// transposed left operand, linear_forward's dispatch to it, the shared-input products (linear_forward_n), and
+// results independent of the thread count and of a row's block.
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 #include "ops_testutil.h"
@@ -177,6 +178,38 @@ static void test_dispatch_and_threads(void) {
         free(few);
 }
 
+static void test_shared_input(void) {
+    // linear_forward_n (attention's Q, K, V): each output bitwise what linear_forward gives alone, with and
+    // without a bias, on the packed path (n = 400) and on the small-batch fallback (n = 9), on 1 and 2 threads.
+    enum { c = 40, oc = 35, nw = 3 };
+    os_rng r;
+    os_rng_seed(&r, 14);
+    const int sizes[] = {400, 9};
+    for (int si = 0; si < 2; si++) {
+        const int n = sizes[si];
+        float *a = tu_floats((size_t)n * c), *w[nw], *b[nw], *got[nw], *want = tu_floats((size_t)n * oc);
+        for (int i = 0; i < nw; i++) {
+            w[i] = tu_floats((size_t)oc * c), b[i] = tu_floats(oc), got[i] = tu_floats((size_t)n * oc);
+            tu_fill_normal(&r, w[i], (size_t)oc * c, 0.3f);
+            tu_fill_normal(&r, b[i], oc, 1.0f);
+        }
+        tu_fill_normal(&r, a, (size_t)n * c, 1.0f);
+        const float *const wc[nw] = {w[0], w[1], w[2]}, *const bc[nw] = {b[0], NULL, b[2]};
+        const int before = ops_num_threads();
+        for (int th = 1; th <= 2; th++) {
+            ops_set_num_threads(th);
+            linear_forward_n(nw, got, a, wc, bc, n, c, oc);
+            for (int i = 0; i < nw; i++) {
+                linear_forward(want, a, wc[i], bc[i], n, c, oc);
+                CHECK(tu_bitwise_equal(got[i], want, (size_t)n * oc * sizeof(float)));
+            }
+        }
+        ops_set_num_threads(before);
+        free(a), free(want);
+        for (int i = 0; i < nw; i++) free(w[i]), free(b[i]), free(got[i]);
+    }
+}
+
 int main(void) {
     if (!gemm_packed_cpu()) {
         printf("skip: this CPU has no AVX2+FMA (or ONESTONE_PACKED_GEMM=0); linear_forward uses OpenBLAS only\n");
@@ -186,5 +219,6 @@ int main(void) {
     RUN(test_forward_shapes);
     RUN(test_strided_and_accumulate);
     RUN(test_dispatch_and_threads);
+    RUN(test_shared_input);
     return th_finish();
 }

@@ -254,9 +254,12 @@ os_status os_encoder_forward(const os_encoder *e, const os_params *p, os_encoder
     for (int l = 0; l < c->num_hidden_layers; l++) {
         const os_layer_params *W = &e->layers[l];
         os_layer_acts *L = &a->layers[l];
-        linear_forward(L->q, x, P(W->q_w), P(W->q_b), N, C, C);
-        linear_forward(L->k, x, P(W->k_w), P(W->k_b), N, C, C);
-        linear_forward(L->v, x, P(W->v_w), P(W->v_b), N, C, C);
+        {  // query, key and value: three products of x, computed together
+            float *const qkv[] = {L->q, L->k, L->v};
+            const float *const w[] = {P(W->q_w), P(W->k_w), P(W->v_w)};
+            const float *const bias[] = {P(W->q_b), P(W->k_b), P(W->v_b)};
+            linear_forward_n(3, qkv, x, w, bias, N, C, C);
+        }
         if (dropping(a, pa)) {
             attention_probs_forward(L->probs, L->q, L->k, mask, B, T, NH, HS);
             dropout_forward(L->probs_drop, L->probs_keep, L->probs, (size_t)B * NH * T * T, pa,

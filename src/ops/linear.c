@@ -41,16 +41,38 @@ int gemm_packed_use(int N, int C, int OC) {
 static _Thread_local float *packed_buf;
 static _Thread_local size_t packed_cap;
 
-void linear_forward_packed(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
-                           int N, int C, int OC, int act) {
-    const size_t need = gemm_packed_floats(OC, C);
+static float *packed_scratch(size_t need) {
     if (need > packed_cap) {
         free(packed_buf);
         packed_buf = ops_xmalloc_aligned(need * sizeof *packed_buf);
         packed_cap = need;
     }
-    gemm_pack_weight(packed_buf, w, OC, C, C);
-    gemm_packed_forward(out, pre, cdf, inp, packed_buf, b, N, C, OC, act);
+    return packed_buf;
+}
+
+void linear_forward_packed(float *out, float *pre, float *cdf, const float *inp, const float *w, const float *b,
+                           int N, int C, int OC, int act) {
+    float *pk = packed_scratch(gemm_packed_floats(OC, C));
+    gemm_pack_weight(pk, w, OC, C, C);
+    gemm_packed_forward(out, pre, cdf, inp, pk, b, N, C, OC, act);
+}
+
+enum { LINEAR_N_MAX = 4 };
+
+void linear_forward_n(int nw, float *const *out, const float *inp, const float *const *w, const float *const *b,
+                      int N, int C, int OC) {
+    if (nw > LINEAR_N_MAX || !gemm_packed_use(N, C, OC)) {
+        for (int i = 0; i < nw; i++) linear_forward(out[i], inp, w[i], b[i], N, C, OC);
+        return;
+    }
+    const size_t one = gemm_packed_floats(OC, C);
+    float *pk = packed_scratch(nw * one);
+    const float *packed[LINEAR_N_MAX];
+    for (int i = 0; i < nw; i++) {
+        packed[i] = pk + i * one;
+        gemm_pack_weight(pk + i * one, w[i], OC, C, C);
+    }
+    gemm_packed_forward_n(nw, out, inp, packed, b, N, C, OC);
 }
 
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {

@@ -32,6 +32,11 @@ void residual_layernorm_forward(float *out, float *res, float *mean, float *rstd
 // --- linear: out(N,OC) = inp(N,C) · w(OC,C)^T + b(OC)  (torch.nn.Linear layout; OpenBLAS sgemm) -------
 // b may be NULL.
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+// nw linear layers of the same input and shape (attention's query, key and value): out[i] = inp · w[i]^T + b[i],
+// each bitwise what linear_forward gives alone; on the packed path they share each row block while it is in
+// cache. nw <= 4.
+void linear_forward_n(int nw, float *const *out, const float *inp, const float *const *w, const float *const *b,
+                      int N, int C, int OC);
 // dinp, dw, db optional.
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int N, int C, int OC);
@@ -70,6 +75,10 @@ void gemm_pack_kn(float *packed, const float *b, int C, int OC, int ldb);
 // With GEMM_ACT_GELU, cdf (optional) receives Phi(pre), as linear_gelu_forward_cdf.
 void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, const float *packed,
                          const float *bias, int N, int C, int OC, int act);
+// nw products of the same input: out[i] = inp · packed[i] + bias[i] (bias[i] may be NULL), each bitwise what
+// gemm_packed_forward gives alone, computed row block by row block (the block stays in cache for all nw).
+void gemm_packed_forward_n(int nw, float *const *out, const float *inp, const float *const *packed,
+                           const float *const *bias, int N, int C, int OC);
 // out(N,OC; row stride ldo) = inp(N,C; row stride lda) · packed, on the calling thread (attention's per-head
 // products, already spread over the threads). No bias.
 // With accumulate, out += the product instead.
