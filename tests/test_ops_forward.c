@@ -505,6 +505,55 @@ static void test_thread_count_independent(void) {
     free(x), free(w), free(b);
 }
 
+// The _set backward variants (the encoder's, which skip a zeroing pass) write what the accumulating ones add
+// to a zero buffer, bitwise, whatever the buffer held; the parameter gradients still accumulate.
+static void test_backward_set(void) {
+    enum { BB = 4, TT = 64, NN = BB * TT, CC = 256, NHH = 4, HSS = 64 };
+    const size_t nx = (size_t)NN * CC, np = (size_t)BB * NHH * TT * TT;
+    os_rng r;
+    os_rng_seed(&r, 7);
+    float *x = tu_floats(nx), *dy = tu_floats(nx), *q = tu_floats(nx), *k = tu_floats(nx), *v = tu_floats(nx);
+    float *w = tu_floats(CC), *b = tu_floats(CC), *y = tu_floats(nx), mean[NN], rstd[NN];
+    tu_fill_normal(&r, x, nx, 1.0f);
+    tu_fill_normal(&r, dy, nx, 1.0f);
+    tu_fill_normal(&r, q, nx, 1.0f);
+    tu_fill_normal(&r, k, nx, 1.0f);
+    tu_fill_normal(&r, v, nx, 1.0f);
+    tu_fill_normal(&r, w, CC, 1.0f);
+    tu_fill_normal(&r, b, CC, 1.0f);
+    layernorm_forward(y, mean, rstd, x, w, b, NN, CC, 1e-12f);
+    float *dx_acc = tu_floats(nx), *dx_set = tu_floats(nx), *dw1 = tu_floats(CC), *db1 = tu_floats(CC);
+    float *dw2 = tu_floats(CC), *db2 = tu_floats(CC);
+    for (size_t i = 0; i < nx; i++) dx_set[i] = NAN;
+    layernorm_backward(dx_acc, dw1, db1, dy, x, w, mean, rstd, NN, CC);
+    layernorm_backward_set(dx_set, dw2, db2, dy, x, w, mean, rstd, NN, CC);
+    CHECK(tu_bitwise_equal(dx_acc, dx_set, nx * sizeof(float)));
+    CHECK(tu_bitwise_equal(dw1, dw2, CC * sizeof(float)) && tu_bitwise_equal(db1, db2, CC * sizeof(float)));
+    layernorm_backward_set(dx_set, dw2, db2, dy, x, w, mean, rstd, NN, CC);  // dw, db: twice the sums
+    int doubled = 1;
+    for (int c = 0; c < CC; c++) doubled &= dw2[c] == 2.0f * dw1[c] && db2[c] == 2.0f * db1[c];
+    CHECK(doubled);
+
+    int32_t mask[NN];
+    const int lens[BB] = {64, 40, 1, 0};
+    tu_mask(mask, lens, BB, TT);
+    float *out = tu_floats(nx), *probs = tu_floats(np), *used = tu_floats(np), *scratch = tu_floats(np);
+    uint8_t *keep = tu_alloc(np);
+    attention_forward(out, probs, q, k, v, mask, BB, TT, NHH, HSS);
+    dropout_forward(used, keep, probs, np, 0.1f, 78);
+    float *ga[3], *gs[3];
+    for (int i = 0; i < 3; i++) {
+        ga[i] = tu_floats(nx), gs[i] = tu_floats(nx);
+        for (size_t j = 0; j < nx; j++) gs[i][j] = NAN;
+    }
+    attention_backward(ga[0], ga[1], ga[2], scratch, dy, q, k, v, probs, used, keep, 0.1f, BB, TT, NHH, HSS);
+    attention_backward_set(gs[0], gs[1], gs[2], scratch, dy, q, k, v, probs, used, keep, 0.1f, BB, TT, NHH, HSS);
+    for (int i = 0; i < 3; i++) CHECK_MSG(tu_bitwise_equal(ga[i], gs[i], nx * sizeof(float)), "attention grad %d", i);
+    for (int i = 0; i < 3; i++) free(ga[i]), free(gs[i]);
+    free(x), free(dy), free(q), free(k), free(v), free(w), free(b), free(y), free(dx_acc), free(dx_set);
+    free(dw1), free(db1), free(dw2), free(db2), free(out), free(probs), free(used), free(scratch), free(keep);
+}
+
 int main(void) {
     RUN(test_fast_math);
     RUN(test_linear);
@@ -519,5 +568,6 @@ int main(void) {
     RUN(test_residual);
     RUN(test_losses);
     RUN(test_thread_count_independent);
+    RUN(test_backward_set);
     return th_finish();
 }

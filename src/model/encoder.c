@@ -295,15 +295,15 @@ void os_encoder_zero_output_grads(const os_encoder *e, os_encoder_acts *a) {
     memset(a->d_pool, 0, (size_t)a->B * e->cfg.hidden_size * sizeof(float));
 }
 
-// In place: the gradient before an inverted dropout from the gradient after it.
-static void dropout_grad_inplace(float *d, const uint8_t *keep, size_t n, float prob) {
+// dst = the gradient before an inverted dropout from d, the gradient after it (dst may be d).
+static void dropout_grad(float *dst, const float *d, const uint8_t *keep, size_t n, float prob) {
     const float scale = 1.0f / (1.0f - prob);
     const ptrdiff_t m = (ptrdiff_t)n;
 #pragma omp parallel for simd schedule(static) if (parallel : n > 65536)
-    for (ptrdiff_t i = 0; i < m; i++) d[i] = d[i] * (keep[i] ? scale : 0.0f);
+    for (ptrdiff_t i = 0; i < m; i++) dst[i] = d[i] * (keep[i] ? scale : 0.0f);
 }
 
-// Zeroing and copying (N,C) / (N,I) gradient buffers, split over the threads in large chunks: run serially
+// Zeroing (N,C) / (N,I) gradient buffers, split over the threads in large chunks: run serially
 // they are a visible share of a 2-thread step.
 enum { CHUNK = 1 << 16 };
 static void zero(float *x, size_t n) {
@@ -315,14 +315,6 @@ static void zero(float *x, size_t n) {
     }
 }
 
-static void copy(float *dst, const float *src, size_t n) {
-    const ptrdiff_t nc = (ptrdiff_t)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static) if (nc > 1)
-    for (ptrdiff_t c = 0; c < nc; c++) {
-        const size_t i0 = (size_t)c * CHUNK;
-        memcpy(dst + i0, src + i0, (n - i0 < CHUNK ? n - i0 : CHUNK) * sizeof *dst);
-    }
-}
 
 void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, int frozen_below) {
     const os_bert_config *c = &e->cfg;
@@ -353,31 +345,37 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
         float *dx = need_dx ? (dout == a->d_a ? a->d_b : a->d_a) : NULL;
         if (a->extra_grad) a->extra_grad(a->extra_grad_ctx, l + 1, dout, NULL, NULL);  // distillation
 
-        zero(a->d_res, NC);
-        layernorm_backward(a->d_res, G(W->ln2_w), G(W->ln2_b), dout, L->res2, P(W->ln2_w), L->ln2_mean,
-                           L->ln2_rstd, N, C);
-        copy(a->d_ln1, a->d_res, NC);  // res2 = o + ln1
-        if (dropping(a, ph)) dropout_grad_inplace(a->d_res, L->o_keep, NC, ph);
+        // res2 = o + ln1: LayerNorm's input gradient is ln1's (the FFN's input gradient is added to it below)
+        // and, through the dropout when there is one, o's.
+        layernorm_backward_set(a->d_ln1, G(W->ln2_w), G(W->ln2_b), dout, L->res2, P(W->ln2_w), L->ln2_mean,
+                               L->ln2_rstd, N, C);
+        const float *d_o = a->d_ln1;
+        if (dropping(a, ph)) {
+            dropout_grad(a->d_res, a->d_ln1, L->o_keep, NC, ph);
+            d_o = a->d_res;
+        }
         zero(a->d_inter, NI);
-        linear_backward(a->d_inter, G(W->o_w), G(W->o_b), a->d_res, L->inter, P(W->o_w), N, I, C);
+        linear_backward(a->d_inter, G(W->o_w), G(W->o_b), d_o, L->inter, P(W->o_w), N, I, C);
         // d_inter becomes the gradient of the pre-activation in place.
         // Phi(pre) from the forward when it was a training one (an eval-mode forward saves none).
         linear_gelu_backward_cdf(a->d_ln1, G(W->i_w), G(W->i_b), a->d_inter, a->d_inter, L->inter_pre,
                                  a->training ? L->inter_cdf : NULL, L->ln1, P(W->i_w), N, C, I);
-        zero(a->d_res, NC);
-        layernorm_backward(a->d_res, G(W->ln1_w), G(W->ln1_b), a->d_ln1, L->res1, P(W->ln1_w), L->ln1_mean,
-                           L->ln1_rstd, N, C);
-        if (dx) copy(dx, a->d_res, NC);  // res1 = ao + x_in
-        if (dropping(a, ph)) dropout_grad_inplace(a->d_res, L->ao_keep, NC, ph);
+        // res1 = ao + x_in: the same split, into dx (x_in's gradient, which the Q, K, V products add to) when
+        // the layer below trains, else into scratch.
+        float *d_res1 = dx ? dx : a->d_res;
+        layernorm_backward_set(d_res1, G(W->ln1_w), G(W->ln1_b), a->d_ln1, L->res1, P(W->ln1_w), L->ln1_mean,
+                               L->ln1_rstd, N, C);
+        const float *d_ao = d_res1;
+        if (dropping(a, ph)) {
+            dropout_grad(a->d_res, d_res1, L->ao_keep, NC, ph);
+            d_ao = a->d_res;
+        }
         zero(a->d_ctx, NC);
-        linear_backward(a->d_ctx, G(W->ao_w), G(W->ao_b), a->d_res, L->ctx, P(W->ao_w), N, C, C);
-        zero(a->d_q, NC);
-        zero(a->d_k, NC);
-        zero(a->d_v, NC);
+        linear_backward(a->d_ctx, G(W->ao_w), G(W->ao_b), d_ao, L->ctx, P(W->ao_w), N, C, C);
         const int adrop = dropping(a, pa);
-        attention_backward(a->d_q, a->d_k, a->d_v, a->d_probs, a->d_ctx, L->q, L->k, L->v, L->probs,
-                           adrop ? L->probs_drop : L->probs, adrop ? L->probs_keep : NULL, adrop ? pa : 0.0f, B,
-                           T, NH, HS);
+        attention_backward_set(a->d_q, a->d_k, a->d_v, a->d_probs, a->d_ctx, L->q, L->k, L->v, L->probs,
+                               adrop ? L->probs_drop : L->probs, adrop ? L->probs_keep : NULL, adrop ? pa : 0.0f,
+                               B, T, NH, HS);
         if (a->extra_grad) a->extra_grad(a->extra_grad_ctx, l + 1, NULL, a->d_q, a->d_k);  // distillation
         linear_backward(dx, G(W->q_w), G(W->q_b), a->d_q, x_in, P(W->q_w), N, C, C);
         linear_backward(dx, G(W->k_w), G(W->k_b), a->d_k, x_in, P(W->k_w), N, C, C);
@@ -387,9 +385,8 @@ void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, 
     }
     if (frozen_below > 0) return;
     if (a->extra_grad) a->extra_grad(a->extra_grad_ctx, 0, dout, NULL, NULL);  // distillation
-    if (dropping(a, ph)) dropout_grad_inplace(dout, a->emb_keep, NC, ph);
-    zero(a->d_res, NC);
-    layernorm_backward(a->d_res, G(e->emb_ln_w), G(e->emb_ln_b), dout, a->emb_sum, P(e->emb_ln_w), a->emb_mean,
-                       a->emb_rstd, N, C);
+    if (dropping(a, ph)) dropout_grad(dout, dout, a->emb_keep, NC, ph);
+    layernorm_backward_set(a->d_res, G(e->emb_ln_w), G(e->emb_ln_b), dout, a->emb_sum, P(e->emb_ln_w),
+                           a->emb_mean, a->emb_rstd, N, C);
     embeddings_backward(G(e->wte), G(e->wpe), G(e->wtt), a->d_res, a->ids, a->type_ids, B, T, C);
 }

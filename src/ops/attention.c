@@ -114,10 +114,11 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
     attention_weighted_sum(out, probs, v, B, T, NH, HS);
 }
 
-void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout,
-                        const float *q, const float *k, const float *v, const float *probs,
-                        const float *probs_used, const uint8_t *drop_keep, float drop_p,
-                        int B, int T, int NH, int HS) {
+// dq, dk, dv accumulate when acc, else are written.
+static void backward(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout, const float *q,
+                     const float *k, const float *v, const float *probs, const float *probs_used,
+                     const uint8_t *drop_keep, float drop_p, int B, int T, int NH, int HS, int acc) {
+    const float beta = acc ? 1.0f : 0.0f;
     const int C = NH * HS;
     const float sq = sqrtf((float)HS);
     // Dropout between probs and the weighted sum: dP = dP_used * keep / (1 - p) (all dropped when p >= 1).
@@ -140,11 +141,11 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
             const uint8_t *keep = drop_keep ? drop_keep + (size_t)bh * T * T : NULL;
             float *D = dprobs_scratch + (size_t)bh * T * T;
             const float *dob = dout + head;
-            if (dv && packed) {  // dV += U^T · dout
+            if (dv && packed) {  // dV (+)= U^T · dout
                 gemm_pack_kn(pk, dob, T, HS, C);
-                gemm_packed_serial_at(dv + head, C, U, T, pk, T, T, HS, 1);
+                gemm_packed_serial_at(dv + head, C, U, T, pk, T, T, HS, acc);
             } else if (dv) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, U, T, dob, C, 1.0f, dv + head,
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, U, T, dob, C, beta, dv + head,
                             C);
             }
             if (!dq && !dk) continue;
@@ -171,21 +172,34 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
 #pragma omp simd
                 for (int j = 0; j < T; j++) Di[j] = Pi[j] * (Di[j] - dot) / sq;
             }
-            if (dq && packed) {  // dQ += dS · K
+            if (dq && packed) {  // dQ (+)= dS · K
                 gemm_pack_kn(pk, k + head, T, HS, C);
-                gemm_packed_serial(dq + head, C, D, T, pk, T, T, HS, 1);
+                gemm_packed_serial(dq + head, C, D, T, pk, T, T, HS, acc);
             } else if (dq) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, k + head, C, 1.0f,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, k + head, C, beta,
                             dq + head, C);
             }
-            if (dk && packed) {  // dK += dS^T · Q
+            if (dk && packed) {  // dK (+)= dS^T · Q
                 gemm_pack_kn(pk, q + head, T, HS, C);
-                gemm_packed_serial_at(dk + head, C, D, T, pk, T, T, HS, 1);
+                gemm_packed_serial_at(dk + head, C, D, T, pk, T, T, HS, acc);
             } else if (dk) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, q + head, C, 1.0f,
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, D, T, q + head, C, beta,
                             dk + head, C);
             }
         }
         free(pk);
     }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout, const float *q,
+                        const float *k, const float *v, const float *probs, const float *probs_used,
+                        const uint8_t *drop_keep, float drop_p, int B, int T, int NH, int HS) {
+    backward(dq, dk, dv, dprobs_scratch, dout, q, k, v, probs, probs_used, drop_keep, drop_p, B, T, NH, HS, 1);
+}
+
+void attention_backward_set(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout,
+                            const float *q, const float *k, const float *v, const float *probs,
+                            const float *probs_used, const uint8_t *drop_keep, float drop_p, int B, int T, int NH,
+                            int HS) {
+    backward(dq, dk, dv, dprobs_scratch, dout, q, k, v, probs, probs_used, drop_keep, drop_p, B, T, NH, HS, 0);
 }

@@ -1,5 +1,6 @@
 // LayerNorm over the last dimension, torch semantics: biased variance, eps inside the square root.
 #include <math.h>
+#include <omp.h>
 
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
@@ -49,8 +50,9 @@ void residual_layernorm_forward(float *out, float *res, float *mean, float *rstd
     }
 }
 
-void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                        const float *w, const float *mean, const float *rstd, int N, int C) {
+// dinp accumulates (+=), or with `set` is written.
+static void backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                     const float *mean, const float *rstd, int N, int C, int set) {
     const int par = (size_t)N * C > OPS_PAR_MIN;
     if (dinp) {
         // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dout * w: one thread per row.
@@ -68,36 +70,60 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
                 sgx += g * ((x[c] - m) * rs);
             }
             const float mg = sg / C, mgx = sgx / C;
+            if (set) {
 #pragma omp simd
-            for (int c = 0; c < C; c++) {
-                float xhat = (x[c] - m) * rs;
-                dx[c] += (dy[c] * w[c] - mg - xhat * mgx) * rs;
+                for (int c = 0; c < C; c++) {
+                    const float xhat = (x[c] - m) * rs;
+                    dx[c] = (dy[c] * w[c] - mg - xhat * mgx) * rs;
+                }
+            } else {
+#pragma omp simd
+                for (int c = 0; c < C; c++) {
+                    const float xhat = (x[c] - m) * rs;
+                    dx[c] += (dy[c] * w[c] - mg - xhat * mgx) * rs;
+                }
             }
         }
     }
     if (dw || db) {
-        // Column sums over the rows: each thread owns a block of channels, sums the rows in order into a
-        // local block, then adds it to the gradient once.
-        enum { CB = 64 };
-        const int nblocks = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if (par && nblocks > 1)
-        for (int blk = 0; blk < nblocks; blk++) {
-            const int c0 = blk * CB, nc = c0 + CB < C ? CB : C - c0;
-            float sw[CB] = {0}, sb[CB] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *x = inp + (size_t)n * C + c0;
-                const float *dy = dout + (size_t)n * C + c0;
-                const float m = mean[n], rs = rstd[n];
+        // Column sums over the rows: each thread owns a contiguous range of channels and streams the rows
+        // through it in order (whole runs of a row, not blocks of 64 channels that hop a row stride every 256
+        // bytes), then adds its sums to the gradient once. Every sum adds the rows in order, whatever the
+        // thread count.
+        enum { CB = 512 };
+#pragma omp parallel if (par && C >= 32)
+        {
+            const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+            const int lo = (int)((long long)C * t / nt), hi = (int)((long long)C * (t + 1) / nt);
+            for (int c0 = lo; c0 < hi; c0 += CB) {
+                const int nc = hi - c0 < CB ? hi - c0 : CB;
+                float sw[CB], sb[CB];
+                for (int c = 0; c < nc; c++) sw[c] = sb[c] = 0.0f;
+                for (int n = 0; n < N; n++) {
+                    const float *x = inp + (size_t)n * C + c0;
+                    const float *dy = dout + (size_t)n * C + c0;
+                    const float m = mean[n], rs = rstd[n];
 #pragma omp simd
-                for (int c = 0; c < nc; c++) {
-                    sw[c] += dy[c] * ((x[c] - m) * rs);
-                    sb[c] += dy[c];
+                    for (int c = 0; c < nc; c++) {
+                        sw[c] += dy[c] * ((x[c] - m) * rs);
+                        sb[c] += dy[c];
+                    }
                 }
-            }
-            for (int c = 0; c < nc; c++) {
-                if (dw) dw[c0 + c] += sw[c];
-                if (db) db[c0 + c] += sb[c];
+                for (int c = 0; c < nc; c++) {
+                    if (dw) dw[c0 + c] += sw[c];
+                    if (db) db[c0 + c] += sb[c];
+                }
             }
         }
     }
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                        const float *mean, const float *rstd, int N, int C) {
+    backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C, 0);
+}
+
+void layernorm_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, const float *mean, const float *rstd, int N, int C) {
+    backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C, 1);
 }

@@ -20,8 +20,12 @@ void embeddings_backward(float *dwte, float *dwpe, float *dwtt, const float *dou
 // inp, out (N,C); w, b (C); mean, rstd (N) saved for backward.
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, int N, int C, float eps);
+// dinp, dw and db accumulate.
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C);
+// The same with dinp written instead of accumulated (no zeroing pass before it); dw, db accumulate.
+void layernorm_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, const float *mean, const float *rstd, int N, int C);
 
 // Residual add fused with the LayerNorm that follows it (BERT's "Add & Norm"): res = a + r (saved: it is
 // layernorm_backward's input), out = LayerNorm(res). The same bits as residual_forward then
@@ -122,6 +126,11 @@ void attention_backward(float *dq, float *dk, float *dv, float *dprobs_scratch, 
                         const float *q, const float *k, const float *v, const float *probs,
                         const float *probs_used, const uint8_t *drop_keep, float drop_p,
                         int B, int T, int NH, int HS);
+// The same with dq, dk, dv written instead of accumulated (no zeroing pass before it).
+void attention_backward_set(float *dq, float *dk, float *dv, float *dprobs_scratch, const float *dout,
+                            const float *q, const float *k, const float *v, const float *probs,
+                            const float *probs_used, const uint8_t *drop_keep, float drop_p, int B, int T, int NH,
+                            int HS);
 
 // --- dropout (inverted: kept values scaled by 1/(1-p)) ------------------------------------------------
 // Reproducible and thread-count independent: keep[i] is a pure function of (seed, i).
