@@ -109,9 +109,12 @@ static inline void cli_write_sentiment(const char *name, os_rng *r, int n) {
     fprintf(f, "sentence\tlabel\n");
     for (int i = 0; i < n; i++) {
         int pos = (int)os_rng_below(r, 2);
-        fprintf(f, "%s %s %s %s %s\t%s\n", cli_pick(r, cli_words, 4), cli_pick(r, cli_words + 2, 2),
-                cli_pick(r, cli_words + 4, 2), pos ? cli_pick(r, cli_positive, 2) : cli_pick(r, cli_negative, 2),
-                cli_pick(r, cli_words, 19), pos ? "positive" : "negative");
+        // One pick per declaration, in order (a call's arguments are evaluated in an unspecified order).
+        const char *w1 = cli_pick(r, cli_words, 4), *w2 = cli_pick(r, cli_words + 2, 2);
+        const char *w3 = cli_pick(r, cli_words + 4, 2);
+        const char *w4 = pos ? cli_pick(r, cli_positive, 2) : cli_pick(r, cli_negative, 2);
+        const char *w5 = cli_pick(r, cli_words, 19);
+        fprintf(f, "%s %s %s %s %s\t%s\n", w1, w2, w3, w4, w5, pos ? "positive" : "negative");
     }
     fclose(f);
 }

@@ -46,8 +46,10 @@ static void write_inputs(void) {
     fprintf(f, "sentence\tlabel\n");
     for (int i = 0; i < 64; i++) {
         int p = (int)os_rng_below(&r, 2);
-        fprintf(f, "%s %s %s .\t%s\n", a[os_rng_below(&r, 2)], b[os_rng_below(&r, 2)],
-                p ? pos[os_rng_below(&r, 2)] : neg[os_rng_below(&r, 2)], p ? "positive" : "negative");
+        // One draw per declaration, in order (a call's arguments are evaluated in an unspecified order).
+        const char *w1 = a[os_rng_below(&r, 2)], *w2 = b[os_rng_below(&r, 2)];
+        const char *w3 = p ? pos[os_rng_below(&r, 2)] : neg[os_rng_below(&r, 2)];
+        fprintf(f, "%s %s %s .\t%s\n", w1, w2, w3, p ? "positive" : "negative");
     }
     fclose(f);
     snprintf(path, sizeof path, "%s/config.json", dir);

@@ -31,8 +31,11 @@ static void write_data(void) {
     fprintf(f, "premise\thypothesis\tlabel\n");
     for (int i = 0; i < 300; i++) {
         int a = (int)os_rng_below(&r, 2), b = (int)os_rng_below(&r, 2);
-        fprintf(f, "the movie %s\tthe film %s\t%s\n", a ? cli_pick(&r, cli_positive, 2) : cli_pick(&r, cli_negative, 2),
-                b ? cli_pick(&r, cli_positive, 2) : cli_pick(&r, cli_negative, 2), a == b ? "agree" : "disagree");
+        // One pick per statement: the arguments of one call are evaluated in an unspecified order, and the
+        // data must not depend on the compiler.
+        const char *wa = a ? cli_pick(&r, cli_positive, 2) : cli_pick(&r, cli_negative, 2);
+        const char *wb = b ? cli_pick(&r, cli_positive, 2) : cli_pick(&r, cli_negative, 2);
+        fprintf(f, "the movie %s\tthe film %s\t%s\n", wa, wb, a == b ? "agree" : "disagree");
     }
     fclose(f);
     f = cli_create("ner.conll");
