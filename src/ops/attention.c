@@ -43,7 +43,7 @@ void attention_probs_forward(float *probs, const float *q, const float *k, const
         int *idx = ops_xmalloc((size_t)T * sizeof *idx);
         const int packed = gemm_packed_cpu();
         float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(T, HS) * sizeof *pk) : NULL;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
             float *P = probs + (size_t)bh * T * T;
@@ -92,7 +92,7 @@ void attention_weighted_sum(float *out, const float *probs_used, const float *v,
         omp_set_num_threads(1);
         const int packed = gemm_packed_cpu();
         float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(HS, T) * sizeof *pk) : NULL;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
             const size_t head = (size_t)b * T * C + (size_t)h * HS;
@@ -132,7 +132,7 @@ static void backward(float *dq, float *dk, float *dv, float *dprobs_scratch, con
         const int packed = gemm_packed_cpu();
         float *pk = packed ? ops_xmalloc_aligned(gemm_packed_floats(T > HS ? T : HS, T > HS ? T : HS) * sizeof *pk)
                            : NULL;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             const int b = bh / NH, h = bh % NH;
             const size_t head = (size_t)b * T * C + (size_t)h * HS;  // offset of (b, t=0, head h)

@@ -283,21 +283,28 @@ void gemm_packed_serial_at(float *out, int ldo, const float *inp_t, int lda, con
 // Rows split over the threads for nw products sharing the input: every row block goes through all nw weights
 // while it is in L2 (the three 256-wide Q, K, V products of BERT-Mini ran at 65-68 GFLOP/s one by one, like one
 // 768-wide product at 78-80 together).
+//
+// The rows are dealt out dynamically in chunks of whole 6-row tiles: GP_MC rows each, and at the end 2 chunks
+// per thread of 8 tiles, so that the threads finish close together. A fixed equal share per thread (the
+// previous split) waits for the slowest thread, and on a shared machine a thread that loses its core for a
+// while held a 2-thread inference back by a third or more, where onnxruntime's dynamic pool adapted. A row's
+// sums do not depend on which chunk or thread computes it, so the results do not depend on the thread count or
+// the timing.
 static void forward_rows(int nw, float *const *dst, float *const *out, float *cdf, const float *inp,
                          const float *const *packed, const float *const *bias, int N, int C, int OC, int act) {
     const int tiles = (N + GP_MR - 1) / GP_MR;
+    enum { BIG = GP_MC / GP_MR, SMALL = 8 };
 #pragma omp parallel if ((size_t)nw * N * OC * (C > 0 ? C : 1) > 64 * OPS_PAR_MIN && tiles > 1)
     {
-        // Each thread takes an equal share of the 6-row tiles (blocks of GP_MC rows would leave one thread a
-        // whole block more: 22 against 21 of BERT-Mini's 4096 rows), then walks it in blocks of up to GP_MC
-        // rows. A row's sums do not depend on which block it falls in, so neither do the results on the
-        // thread count.
-        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        const int r0 = (int)((long long)tiles * t / nt) * GP_MR;
-        int r1 = (int)((long long)tiles * (t + 1) / nt) * GP_MR;
-        if (r1 > N) r1 = N;
-        for (int n0 = r0; n0 < r1; n0 += GP_MC) {
-            const int mc = n0 + GP_MC <= r1 ? GP_MC : r1 - n0;
+        const int nt = omp_get_num_threads();
+        int tail = 2 * nt * SMALL;
+        if (tail > tiles) tail = tiles;
+        const int head = tiles - tail, n_big = (head + BIG - 1) / BIG, n_small = (tail + SMALL - 1) / SMALL;
+#pragma omp for schedule(dynamic, 1)
+        for (int ch = 0; ch < n_big + n_small; ch++) {
+            const int t0 = ch < n_big ? ch * BIG : head + (ch - n_big) * SMALL;
+            const int t1 = ch < n_big ? (t0 + BIG < head ? t0 + BIG : head) : (t0 + SMALL < tiles ? t0 + SMALL : tiles);
+            const int n0 = t0 * GP_MR, mc = (t1 * GP_MR < N ? t1 * GP_MR : N) - n0;
             for (int i = 0; i < nw; i++)
                 gemm_rows(dst[i] + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed[i], bias[i], mc, C, OC, 0,
                           0);
