@@ -1,8 +1,8 @@
 // The packed-weight GEMM (src/ops/gemm_packed.c) against a double-precision product: every edge of its
 // blocking (row tails past the 6-row tiles, column tails past the 16-wide panels, K past one 512 block), bias
 // or none, the fused GELU, strided operands and accumulation (attention's per-head use), the two packings, the
-// transposed left operand, linear_forward's dispatch to it, the shared-input products (linear_forward_n), and
-// results independent of the thread count and of a row's block.
+// transposed left operand, linear_forward's dispatch to it, the shared-input products (linear_forward_n),
+// linear_backward's input gradient, and results independent of the thread count and of a row's block.
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 #include "ops_testutil.h"
@@ -210,6 +210,42 @@ static void test_shared_input(void) {
     }
 }
 
+static void test_backward_input_gradient(void) {
+    // linear_backward's input gradient on the packed path (n >= GEMM_PACKED_MIN_ROWS): dinp += dout · w against
+    // a double product, accumulating onto what dinp held, bitwise the same on 1 and 2 threads.
+    enum { n = 403, c = 40, oc = 70 };
+    os_rng r;
+    os_rng_seed(&r, 15);
+    float *dout = tu_floats((size_t)n * oc), *w = tu_floats((size_t)oc * c), *start = tu_floats((size_t)n * c);
+    tu_fill_normal(&r, dout, (size_t)n * oc, 1.0f);
+    tu_fill_normal(&r, w, (size_t)oc * c, 0.3f);
+    tu_fill_normal(&r, start, (size_t)n * c, 1.0f);
+    CHECK(gemm_packed_use(n, oc, c));
+    double *want = malloc((size_t)n * c * sizeof *want);
+    reference(want, dout, oc, w, 0, NULL, n, oc, c);  // w given as (oc, c) = (K, N), not transposed
+    for (size_t i = 0; i < (size_t)n * c; i++) want[i] += start[i];
+    float *got[2];
+    const int before = ops_num_threads();
+    for (int th = 1; th <= 2; th++) {
+        ops_set_num_threads(th);
+        got[th - 1] = tu_copy(start, (size_t)n * c);
+        linear_backward(got[th - 1], NULL, NULL, dout, NULL, w, n, c, oc);
+    }
+    ops_set_num_threads(before);
+    double worst = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < c; k++) {
+            double scale = 1e-30 + fabs(start[(size_t)i * c + k]);
+            for (int o = 0; o < oc; o++) scale += fabs((double)dout[(size_t)i * oc + o] * w[(size_t)o * c + k]);
+            const double e = fabs(got[0][(size_t)i * c + k] - want[(size_t)i * c + k]) / scale;
+            if (e > worst) worst = e;
+        }
+    printf("  linear_backward dinp (packed path) max rel err %.2e\n", worst);
+    CHECK(worst < 2e-6);
+    CHECK(tu_bitwise_equal(got[0], got[1], (size_t)n * c * sizeof(float)));
+    free(dout), free(w), free(start), free(want), free(got[0]), free(got[1]);
+}
+
 int main(void) {
     if (!gemm_packed_cpu()) {
         printf("skip: this CPU has no AVX2+FMA (or ONESTONE_PACKED_GEMM=0); linear_forward uses OpenBLAS only\n");
@@ -220,5 +256,6 @@ int main(void) {
     RUN(test_strided_and_accumulate);
     RUN(test_dispatch_and_threads);
     RUN(test_shared_input);
+    RUN(test_backward_input_gradient);
     return th_finish();
 }

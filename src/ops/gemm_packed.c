@@ -291,7 +291,8 @@ void gemm_packed_serial_at(float *out, int ldo, const float *inp_t, int lda, con
 // sums do not depend on which chunk or thread computes it, so the results do not depend on the thread count or
 // the timing.
 static void forward_rows(int nw, float *const *dst, float *const *out, float *cdf, const float *inp,
-                         const float *const *packed, const float *const *bias, int N, int C, int OC, int act) {
+                         const float *const *packed, const float *const *bias, int N, int C, int OC, int act,
+                         int accumulate) {
     const int tiles = (N + GP_MR - 1) / GP_MR;
     enum { BIG = GP_MC / GP_MR, SMALL = 8 };
 #pragma omp parallel if ((size_t)nw * N * OC * (C > 0 ? C : 1) > 64 * OPS_PAR_MIN && tiles > 1)
@@ -306,8 +307,8 @@ static void forward_rows(int nw, float *const *dst, float *const *out, float *cd
             const int t1 = ch < n_big ? (t0 + BIG < head ? t0 + BIG : head) : (t0 + SMALL < tiles ? t0 + SMALL : tiles);
             const int n0 = t0 * GP_MR, mc = (t1 * GP_MR < N ? t1 * GP_MR : N) - n0;
             for (int i = 0; i < nw; i++)
-                gemm_rows(dst[i] + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed[i], bias[i], mc, C, OC, 0,
-                          0);
+                gemm_rows(dst[i] + (size_t)n0 * OC, OC, inp + (size_t)n0 * C, C, packed[i], bias[i], mc, C, OC,
+                          accumulate, 0);
             if (act == GEMM_ACT_GELU)
                 for (int r = 0; r < mc; r++) {
                     const size_t o = (size_t)(n0 + r) * OC;
@@ -321,11 +322,17 @@ void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, c
                          const float *bias, int N, int C, int OC, int act) {
     if (N <= 0 || OC <= 0) return;
     float *dst = act == GEMM_ACT_GELU ? pre : out;
-    forward_rows(1, &dst, &out, cdf, inp, &packed, &bias, N, C, OC, act);
+    forward_rows(1, &dst, &out, cdf, inp, &packed, &bias, N, C, OC, act, 0);
 }
 
 void gemm_packed_forward_n(int nw, float *const *out, const float *inp, const float *const *packed,
                            const float *const *bias, int N, int C, int OC) {
     if (N <= 0 || OC <= 0 || nw <= 0) return;
-    forward_rows(nw, out, out, NULL, inp, packed, bias, N, C, OC, GEMM_ACT_NONE);
+    forward_rows(nw, out, out, NULL, inp, packed, bias, N, C, OC, GEMM_ACT_NONE, 0);
+}
+
+void gemm_packed_accumulate(float *out, const float *inp, const float *packed, int N, int C, int OC) {
+    if (N <= 0 || OC <= 0 || C <= 0) return;
+    const float *nobias = NULL;
+    forward_rows(1, &out, &out, NULL, inp, &packed, &nobias, N, C, OC, GEMM_ACT_NONE, 1);
 }

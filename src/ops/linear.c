@@ -1,6 +1,7 @@
-// Fully connected layer in torch.nn.Linear layout: out(N,OC) = inp(N,C) · w(OC,C)^T + b. The forward product of
-// a large batch goes through the packed-weight kernel (gemm_packed.c) on AVX2+FMA CPUs, everything else through
-// OpenBLAS.
+// Fully connected layer in torch.nn.Linear layout: out(N,OC) = inp(N,C) · w(OC,C)^T + b. The forward product and
+// the input gradient of a large batch go through the packed-weight kernel (gemm_packed.c) on AVX2+FMA CPUs; the
+// weight gradient (a reduction over the batch, where OpenBLAS's blocking measured faster) and small products
+// through OpenBLAS.
 #include <cblas.h>
 #include <omp.h>
 #include <stdatomic.h>
@@ -97,9 +98,18 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int N, int C, int OC) {
     if (N <= 0 || OC <= 0) return;
-    // (With beta = 1 OpenBLAS has no zeroing pass here, and the packed kernel measured no faster: it stays.)
-    if (dinp && C > 0)  // dinp(N,C) += dout(N,OC) · w(OC,C)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+    if (dinp && C > 0) {  // dinp(N,C) += dout(N,OC) · w(OC,C)
+        if (gemm_packed_use(N, OC, C)) {
+            // The packed kernel, its rows dealt out dynamically: OpenBLAS splits a product into static shares,
+            // which wait for the slower core on a shared machine. w is the right operand as it is, (OC, C).
+            // Measured on BERT-Mini training: +1.4-3.3 % on 1 thread, +1-3 % on 2 beside a busy process.
+            float *pk = packed_scratch(gemm_packed_floats(C, OC));
+            gemm_pack_kn(pk, w, OC, C, C);
+            gemm_packed_accumulate(dinp, dout, pk, N, OC, C);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+        }
+    }
     if (dw && C > 0)  // dw(OC,C) += dout^T(OC,N) · inp(N,C)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
     if (db) {

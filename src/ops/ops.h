@@ -83,6 +83,8 @@ void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, c
 // gemm_packed_forward gives alone, computed row block by row block (the block stays in cache for all nw).
 void gemm_packed_forward_n(int nw, float *const *out, const float *inp, const float *const *packed,
                            const float *const *bias, int N, int C, int OC);
+// out(N,OC) += inp(N,C) · packed, threaded like gemm_packed_forward (linear_backward's input gradient).
+void gemm_packed_accumulate(float *out, const float *inp, const float *packed, int N, int C, int OC);
 // out(N,OC; row stride ldo) = inp(N,C; row stride lda) · packed, on the calling thread (attention's per-head
 // products, already spread over the threads). No bias.
 // With accumulate, out += the product instead.
