@@ -65,9 +65,9 @@ void linear_gelu_backward_cdf(float *dinp, float *dw, float *db, float *dpre, co
 // gemm_packed_floats(OC, C) floats (32-byte aligned), then out = inp·w^T + bias (bias may be NULL); with
 // act = GEMM_ACT_GELU, pre receives the pre-activation and out = gelu(pre) (linear_gelu_forward's values).
 // Equal to sgemm's results to float rounding (a different summation order); independent of the thread count.
-// linear_forward and linear_gelu_forward take this path by themselves when gemm_packed_use(N, C, OC) says so:
-// an AVX2+FMA CPU, at least GEMM_PACKED_MIN_ROWS rows, and ONESTONE_PACKED_GEMM not set to 0 (set it to 0 to
-// measure or compare against OpenBLAS alone).
+// linear_forward, linear_forward_n, linear_gelu_forward and linear_backward's input gradient take this path by
+// themselves when gemm_packed_use(N, C, OC) says so: an AVX2+FMA CPU, at least GEMM_PACKED_MIN_ROWS rows, and
+// ONESTONE_PACKED_GEMM not set to 0 (set it to 0 to measure or compare against OpenBLAS alone).
 enum { GEMM_ACT_NONE = 0, GEMM_ACT_GELU = 1, GEMM_PACKED_MIN_ROWS = 256 };
 int gemm_packed_use(int N, int C, int OC);
 int gemm_packed_cpu(void);  // the CPU has AVX2 and FMA and ONESTONE_PACKED_GEMM is not 0
