@@ -68,6 +68,8 @@ static void write_data(void) {
     fclose(f);
 }
 
+// lr 0.002: at 0.003 the multi-label task trained on a knife edge: with the products summed in another order
+// (ONESTONE_PACKED_GEMM=0) it plateaued at micro-F1 0.77-0.81 while every other task reached 1.0.
 static void write_config(void) {
     FILE *f = cli_create("config.json");
     fprintf(f,
@@ -94,7 +96,7 @@ static void write_config(void) {
             " ],\n"
             " \"sampling\": {\"strategy\": \"uniform\"},\n"
             " \"training\": {\"batch_size\": 16, \"epochs\": %d, \"eval_every\": 405, \"log_every\": 1000},\n"
-            " \"optimizer\": {\"type\": \"adamw\", \"lr\": 0.003},\n"
+            " \"optimizer\": {\"type\": \"adamw\", \"lr\": 0.002},\n"
             " \"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.05}}\n",
             cli_dir, cli_dir, cli_dir, cli_dir, cli_dir, cli_dir, cli_dir, EPOCHS);
     fclose(f);
