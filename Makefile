@@ -18,8 +18,11 @@ build: setup
 demo: build
 	@bash scripts/demo.sh $(BUILD)/onestone
 
+# The suite twice: the default path, then OpenBLAS only (ONESTONE_PACKED_GEMM=0), the path of CPUs without
+# AVX2+FMA, so that a test depending on the packed kernel's summation order shows.
 test-fast: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ONESTONE_PACKED_GEMM=0 ctest --output-on-failure -j $(JOBS)
 
 test-asan: setup
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DONESTONE_SANITIZE=ON -DCMAKE_C_COMPILER=clang >/dev/null
