@@ -1,0 +1,149 @@
+// Micro-benchmarks of single kernels at BERT-Mini's shapes (batch 32 x 128, hidden 256, 4 heads, FFN 1024),
+// behind the per-change figures of docs/performance.md. Each case runs 7 times; the best time is printed.
+//
+//   bench_kernels attention THREADS   one layer's attention forward and backward (ms)
+//   bench_kernels qkv THREADS         Q, K, V as three linear_forward calls against one linear_forward_n
+//   bench_kernels dinp THREADS        a linear's input gradient: linear_backward (the packed kernel) against sgemm
+//   bench_kernels dw                  a weight gradient on 1 thread: sgemm against the packed kernel reading
+//                                     dout transposed (the variant that was measured slower and not kept)
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ops/ops.h"
+#include "ops/ops_internal.h"  // ops_xmalloc_aligned
+
+enum { B = 32, T = 128, NH = 4, HS = 64, C = NH * HS, N = B * T, REPS = 7 };
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static float *randoms(size_t n, unsigned *seed) {
+    float *x = ops_xmalloc_aligned(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1664525u + 1013904223u;
+        x[i] = (float)(*seed >> 8) / 16777216.0f - 0.5f;
+    }
+    return x;
+}
+
+static void attention(void) {
+    unsigned s = 1;
+    const size_t nx = (size_t)N * C, np = (size_t)B * NH * T * T;
+    float *q = randoms(nx, &s), *k = randoms(nx, &s), *v = randoms(nx, &s), *dout = randoms(nx, &s);
+    float *ctx = randoms(nx, &s), *probs = randoms(np, &s), *scratch = randoms(np, &s);
+    float *dq = randoms(nx, &s), *dk = randoms(nx, &s), *dv = randoms(nx, &s);
+    int32_t *mask = malloc(N * sizeof *mask);
+    for (int i = 0; i < N; i++) mask[i] = 1;
+    double fwd = 1e9, bwd = 1e9;
+    for (int r = 0; r < REPS; r++) {
+        const double t0 = now();
+        attention_forward(ctx, probs, q, k, v, mask, B, T, NH, HS);
+        const double t1 = now();
+        attention_backward_set(dq, dk, dv, scratch, dout, q, k, v, probs, probs, NULL, 0.0f, B, T, NH, HS);
+        const double t2 = now();
+        if (t1 - t0 < fwd) fwd = t1 - t0;
+        if (t2 - t1 < bwd) bwd = t2 - t1;
+    }
+    printf("attention, one BERT-Mini layer (%d x %d): forward %.2f ms, backward %.2f ms\n", B, T, fwd * 1e3,
+           bwd * 1e3);
+    free(q), free(k), free(v), free(dout), free(ctx), free(probs), free(scratch), free(dq), free(dk), free(dv),
+        free(mask);
+}
+
+static void qkv(void) {
+    unsigned s = 2;
+    float *x = randoms((size_t)N * C, &s), *w[3], *b[3], *out[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = randoms((size_t)C * C, &s);
+        b[i] = randoms(C, &s);
+        out[i] = randoms((size_t)N * C, &s);
+    }
+    double apart = 1e9, together = 1e9;
+    for (int r = 0; r < REPS; r++) {
+        const double t0 = now();
+        for (int i = 0; i < 3; i++) linear_forward(out[i], x, w[i], b[i], N, C, C);
+        const double t1 = now();
+        linear_forward_n(3, out, x, (const float *const *)w, (const float *const *)b, N, C, C);
+        const double t2 = now();
+        if (t1 - t0 < apart) apart = t1 - t0;
+        if (t2 - t1 < together) together = t2 - t1;
+    }
+    const double flop = 3.0 * 2.0 * N * C * C;
+    printf("Q, K, V (%d x %d x %d each): three calls %.1f GFLOP/s, linear_forward_n %.1f GFLOP/s\n", N, C, C,
+           flop / apart / 1e9, flop / together / 1e9);
+    free(x);
+    for (int i = 0; i < 3; i++) free(w[i]), free(b[i]), free(out[i]);
+}
+
+static void dinp(void) {
+    const int shapes[][2] = {{C, C}, {C, 4 * C}, {4 * C, C}};  // (C_in, OC) of the layer
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int ci = shapes[si][0], oc = shapes[si][1];
+        unsigned s = 3;
+        float *dout = randoms((size_t)N * oc, &s), *w = randoms((size_t)oc * ci, &s), *d = randoms((size_t)N * ci, &s);
+        double packed = 1e9, blas = 1e9;
+        for (int r = 0; r < REPS; r++) {
+            const double t0 = now();
+            linear_backward(d, NULL, NULL, dout, NULL, w, N, ci, oc);
+            const double t1 = now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, ci, oc, 1.0f, dout, oc, w, ci, 1.0f, d, ci);
+            const double t2 = now();
+            if (t1 - t0 < packed) packed = t1 - t0;
+            if (t2 - t1 < blas) blas = t2 - t1;
+        }
+        const double flop = 2.0 * N * ci * oc;
+        printf("input gradient %d x %d <- %d: linear_backward %.1f GFLOP/s, sgemm %.1f GFLOP/s\n", N, ci, oc,
+               flop / packed / 1e9, flop / blas / 1e9);
+        free(dout), free(w), free(d);
+    }
+}
+
+static void dw(void) {
+    ops_set_num_threads(1);
+    const int shapes[][2] = {{C, C}, {C, 4 * C}, {4 * C, C}, {C, 3 * C}};  // (C_in, OC) of the layer
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int ci = shapes[si][0], oc = shapes[si][1];
+        unsigned s = 4;
+        float *dout = randoms((size_t)N * oc, &s), *x = randoms((size_t)N * ci, &s), *g = randoms((size_t)oc * ci, &s);
+        float *pk = ops_xmalloc_aligned(gemm_packed_floats(ci, N) * sizeof *pk);
+        double blas = 1e9, packed = 1e9;
+        for (int r = 0; r < REPS; r++) {
+            const double t0 = now();
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, ci, N, 1.0f, dout, oc, x, ci, 1.0f, g, ci);
+            const double t1 = now();
+            gemm_pack_kn(pk, x, N, ci, ci);  // dW(oc, ci) += dout^T(oc, N) · x(N, ci), dout read transposed
+            gemm_packed_serial_at(g, ci, dout, oc, pk, oc, N, ci, 1);
+            const double t2 = now();
+            if (t1 - t0 < blas) blas = t1 - t0;
+            if (t2 - t1 < packed) packed = t2 - t1;
+        }
+        const double flop = 2.0 * N * ci * oc;
+        printf("weight gradient %d x %d over %d rows, 1 thread: sgemm %.1f GFLOP/s, packed (transposed dout) %.1f "
+               "GFLOP/s\n", oc, ci, N, flop / blas / 1e9, flop / packed / 1e9);
+        free(dout), free(x), free(g), free(pk);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_kernels attention|qkv|dinp THREADS | dw\n");
+        return 2;
+    }
+    const int threads = argc > 2 ? atoi(argv[2]) : 1;
+    ops_set_num_threads(threads > 0 ? threads : 1);
+    if (!strcmp(argv[1], "attention")) attention();
+    else if (!strcmp(argv[1], "qkv")) qkv();
+    else if (!strcmp(argv[1], "dinp")) dinp();
+    else if (!strcmp(argv[1], "dw")) dw();
+    else {
+        fprintf(stderr, "bench_kernels: unknown case '%s'\n", argv[1]);
+        return 2;
+    }
+    return 0;
+}
