@@ -315,7 +315,6 @@ static void zero(float *x, size_t n) {
     }
 }
 
-
 void os_encoder_backward(const os_encoder *e, os_params *p, os_encoder_acts *a, int frozen_below) {
     const os_bert_config *c = &e->cfg;
     const int B = a->B, T = a->T, C = c->hidden_size, I = c->intermediate_size, NH = c->num_attention_heads;
