@@ -4,8 +4,7 @@
 //   bench_kernels attention THREADS   one layer's attention forward and backward (ms)
 //   bench_kernels qkv THREADS         Q, K, V as three linear_forward calls against one linear_forward_n
 //   bench_kernels dinp THREADS        a linear's input gradient: linear_backward (the packed kernel) against sgemm
-//   bench_kernels dw                  a weight gradient on 1 thread: sgemm against the packed kernel reading
-//                                     dout transposed (the variant that was measured slower and not kept)
+//   bench_kernels dw THREADS          a linear's weight gradient: linear_backward (the packed kernel) against sgemm
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,34 +104,31 @@ static void dinp(void) {
 }
 
 static void dw(void) {
-    ops_set_num_threads(1);
     const int shapes[][2] = {{C, C}, {C, 4 * C}, {4 * C, C}, {C, 3 * C}};  // (C_in, OC) of the layer
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const int ci = shapes[si][0], oc = shapes[si][1];
         unsigned s = 4;
         float *dout = randoms((size_t)N * oc, &s), *x = randoms((size_t)N * ci, &s), *g = randoms((size_t)oc * ci, &s);
-        float *pk = ops_xmalloc_aligned(gemm_packed_floats(ci, N) * sizeof *pk);
         double blas = 1e9, packed = 1e9;
         for (int r = 0; r < REPS; r++) {
             const double t0 = now();
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, ci, N, 1.0f, dout, oc, x, ci, 1.0f, g, ci);
             const double t1 = now();
-            gemm_pack_kn(pk, x, N, ci, ci);  // dW(oc, ci) += dout^T(oc, N) · x(N, ci), dout read transposed
-            gemm_packed_serial_at(g, ci, dout, oc, pk, oc, N, ci, 1);
+            linear_backward(NULL, g, NULL, dout, x, NULL, N, ci, oc);
             const double t2 = now();
             if (t1 - t0 < blas) blas = t1 - t0;
             if (t2 - t1 < packed) packed = t2 - t1;
         }
         const double flop = 2.0 * N * ci * oc;
-        printf("weight gradient %d x %d over %d rows, 1 thread: sgemm %.1f GFLOP/s, packed (transposed dout) %.1f "
-               "GFLOP/s\n", oc, ci, N, flop / blas / 1e9, flop / packed / 1e9);
-        free(dout), free(x), free(g), free(pk);
+        printf("weight gradient %d x %d over %d rows: sgemm %.1f GFLOP/s, linear_backward %.1f GFLOP/s\n", oc, ci,
+               N, flop / blas / 1e9, flop / packed / 1e9);
+        free(dout), free(x), free(g);
     }
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_kernels attention|qkv|dinp THREADS | dw\n");
+        fprintf(stderr, "usage: bench_kernels attention|qkv|dinp|dw THREADS\n");
         return 2;
     }
     const int threads = argc > 2 ? atoi(argv[2]) : 1;

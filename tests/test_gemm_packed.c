@@ -2,7 +2,7 @@
 // blocking (row tails past the 6-row tiles, column tails past the 16-wide panels, K past one 512 block), bias
 // or none, the fused GELU, strided operands and accumulation (attention's per-head use), the two packings, the
 // transposed left operand, linear_forward's dispatch to it, the shared-input products (linear_forward_n),
-// linear_backward's input gradient, and results independent of the thread count and of a row's block.
+// linear_backward's input and weight gradients, and results independent of the thread count and of a row's block.
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 #include "ops_testutil.h"
@@ -246,6 +246,52 @@ static void test_backward_input_gradient(void) {
     free(dout), free(w), free(start), free(want), free(got[0]), free(got[1]);
 }
 
+static void test_backward_weight_gradient(void) {
+    // The weight gradient's kernel: dw += dout^T · inp against a double product, accumulating onto what dw
+    // held, bitwise the same on 1, 2 and 3 threads. Shapes: rows past a 1024-row chunk and not a multiple of
+    // the 256-row step, columns past 32 panels and not a multiple of 16, output rows past the 96-row block and
+    // not a multiple of 6; a small batch whose dw is split into row and column blocks.
+    const int shapes[][3] = {{300, 40, 70}, {1300, 1030, 50}, {2100, 33, 101}, {256, 32, 32}, {260, 200, 500}};
+    os_rng r;
+    os_rng_seed(&r, 16);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int n = shapes[si][0], c = shapes[si][1], oc = shapes[si][2];
+        float *dout = tu_floats((size_t)n * oc), *x = tu_floats((size_t)n * c), *start = tu_floats((size_t)oc * c);
+        tu_fill_normal(&r, dout, (size_t)n * oc, 1.0f);
+        tu_fill_normal(&r, x, (size_t)n * c, 1.0f);
+        tu_fill_normal(&r, start, (size_t)oc * c, 1.0f);
+        float *got[3];
+        const int before = ops_num_threads();
+        for (int th = 1; th <= 3; th++) {
+            ops_set_num_threads(th);
+            got[th - 1] = tu_copy(start, (size_t)oc * c);
+            gemm_packed_weight_grad(got[th - 1], dout, x, n, c, oc);
+        }
+        ops_set_num_threads(before);
+        double worst = 0.0;
+        for (int o = 0; o < oc; o++)
+            for (int k = 0; k < c; k++) {
+                double want = start[(size_t)o * c + k], scale = 1e-30 + fabs(want);
+                for (int i = 0; i < n; i++) {
+                    const double t = (double)dout[(size_t)i * oc + o] * x[(size_t)i * c + k];
+                    want += t;
+                    scale += fabs(t);
+                }
+                const double e = fabs(got[0][(size_t)o * c + k] - want) / scale;
+                if (e > worst) worst = e;
+            }
+        printf("  weight gradient (packed) %d rows, %d x %d: max rel err %.2e\n", n, oc, c, worst);
+        CHECK(worst < 2e-6);
+        CHECK(tu_bitwise_equal(got[0], got[1], (size_t)oc * c * sizeof(float)));
+        CHECK(tu_bitwise_equal(got[0], got[2], (size_t)oc * c * sizeof(float)));
+        // linear_backward takes this kernel from GEMM_PACKED_DW_MIN_ROWS rows, OpenBLAS below.
+        float *via = tu_copy(start, (size_t)oc * c);
+        linear_backward(NULL, via, NULL, dout, x, NULL, n, c, oc);
+        CHECK(tu_bitwise_equal(got[0], via, (size_t)oc * c * sizeof(float)) == (n >= GEMM_PACKED_DW_MIN_ROWS));
+        free(dout), free(x), free(start), free(got[0]), free(got[1]), free(got[2]), free(via);
+    }
+}
+
 int main(void) {
     if (!gemm_packed_cpu()) {
         printf("skip: this CPU has no AVX2+FMA (or ONESTONE_PACKED_GEMM=0); linear_forward uses OpenBLAS only\n");
@@ -257,5 +303,6 @@ int main(void) {
     RUN(test_dispatch_and_threads);
     RUN(test_shared_input);
     RUN(test_backward_input_gradient);
+    RUN(test_backward_weight_gradient);
     return th_finish();
 }

@@ -89,30 +89,33 @@ void gemm_pack_weight(float *packed, const float *w, int OC, int C, int ldw) {
     for (int p = 0; p < np; p++) pack_panel_t(packed + (size_t)p * GP_NR * C, w, p, OC, C, ldw);
 }
 
-void gemm_pack_kn(float *packed, const float *b, int K, int OC, int ldb) {
-    const int np = (OC + GP_NR - 1) / GP_NR;
-    for (int p = 0; p < np; p++) {
-        float *dst = packed + (size_t)p * GP_NR * K;
-        const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
-        int k = 0;
+// Panel p of gemm_pack_kn's layout for K rows of b (row stride ldb, OC columns): dst[k * 16 + j] =
+// b[k * ldb + p * 16 + j], zero past OC.
+static void pack_panel_kn(float *dst, const float *b, int p, int K, int OC, int ldb) {
+    const int o0 = p * GP_NR, cols = o0 + GP_NR <= OC ? GP_NR : OC - o0;
+    int k = 0;
 #if GP_SIMD
-        // Full panels as two vector copies per k (the loop over a run-time column count compiled to scalar
-        // moves: 15 % of the attention's time).
-        if (cols == GP_NR)
-            for (; k < K; k++) {
-                const float *src = b + (size_t)k * ldb + o0;
-                _mm256_store_ps(dst + (size_t)k * GP_NR, _mm256_loadu_ps(src));
-                _mm256_store_ps(dst + (size_t)k * GP_NR + 8, _mm256_loadu_ps(src + 8));
-            }
-#endif
+    // Full panels as two vector copies per k (the loop over a run-time column count compiled to scalar
+    // moves: 15 % of the attention's time).
+    if (cols == GP_NR)
         for (; k < K; k++) {
             const float *src = b + (size_t)k * ldb + o0;
-            float *d = dst + (size_t)k * GP_NR;
-            int j = 0;
-            for (; j < cols; j++) d[j] = src[j];
-            for (; j < GP_NR; j++) d[j] = 0.0f;
+            _mm256_store_ps(dst + (size_t)k * GP_NR, _mm256_loadu_ps(src));
+            _mm256_store_ps(dst + (size_t)k * GP_NR + 8, _mm256_loadu_ps(src + 8));
         }
+#endif
+    for (; k < K; k++) {
+        const float *src = b + (size_t)k * ldb + o0;
+        float *d = dst + (size_t)k * GP_NR;
+        int j = 0;
+        for (; j < cols; j++) d[j] = src[j];
+        for (; j < GP_NR; j++) d[j] = 0.0f;
     }
+}
+
+void gemm_pack_kn(float *packed, const float *b, int K, int OC, int ldb) {
+    const int np = (OC + GP_NR - 1) / GP_NR;
+    for (int p = 0; p < np; p++) pack_panel_kn(packed + (size_t)p * GP_NR * K, b, p, K, OC, ldb);
 }
 
 // Writes an MR x 16 block of sums (acc rows of 16, or the first `cols` columns) to out: out = acc + init, where
@@ -138,7 +141,8 @@ static inline void tile_store(float *out, int ldo, const float *acc, int MR, con
 // a[r * lda + k], or with `at` (the left operand stored transposed: attention's U^T and dS^T) a[k * lda + r];
 // `at` is a constant at both call sites, so each gets its own loop.
 static inline OPS_ALWAYS_INLINE void tile6_impl(float *out, int ldo, const float *a, int lda, const float *bp,
-                                                int kc, const float *bias, int accumulate, int cols, int at) {
+                                                int kc, const float *bias, int accumulate, int cols, int at,
+                                                int rows) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const size_t rs = at ? 1 : (size_t)lda;
@@ -154,7 +158,7 @@ static inline OPS_ALWAYS_INLINE void tile6_impl(float *out, int ldo, const float
         GP_ROW(0) GP_ROW(1) GP_ROW(2) GP_ROW(3) GP_ROW(4) GP_ROW(5)
 #undef GP_ROW
     }
-    if (cols == GP_NR) {
+    if (cols == GP_NR && rows == GP_MR) {
 #define GP_OUT(r)                                                                                    \
         {                                                                                            \
             float *o = out + (size_t)(r) * ldo;                                                      \
@@ -170,17 +174,24 @@ static inline OPS_ALWAYS_INLINE void tile6_impl(float *out, int ldo, const float
     _Alignas(32) float acc[GP_MR * GP_NR];
     const __m256 all[GP_MR * 2] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     for (int i = 0; i < GP_MR * 2; i++) _mm256_store_ps(acc + 8 * i, all[i]);
-    tile_store(out, ldo, acc, GP_MR, bias, accumulate, cols);
+    tile_store(out, ldo, acc, rows, bias, accumulate, cols);
 }
 
 static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
                   int accumulate, int cols) {
-    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 0);
+    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 0, GP_MR);
 }
 
 static void tile6_at(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
                      int accumulate, int cols) {
-    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 1);
+    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 1, GP_MR);
+}
+
+// A tile of the weight gradient's packed left operand (6 floats per k, zero past `rows`): the first `rows` rows
+// of the 6 x 16 block are stored.
+static void tile6_packed(float *out, int ldo, const float *ap, const float *bp, int kc, int accumulate, int cols,
+                         int rows) {
+    tile6_impl(out, ldo, ap, GP_MR, bp, kc, NULL, accumulate, cols, 1, rows);
 }
 
 // One row (the rows past the last full 6-row tile): the same FMA sums as tile6 gives that row; its k-th value
@@ -227,6 +238,10 @@ static void tile6(float *out, int ldo, const float *a, int lda, const float *bp,
 static void tile6_at(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
                      int accumulate, int cols) {
     tile_tail(out, ldo, a, lda, bp, kc, GP_MR, bias, accumulate, cols, 1);
+}
+static void tile6_packed(float *out, int ldo, const float *ap, const float *bp, int kc, int accumulate, int cols,
+                         int rows) {
+    tile_tail(out, ldo, ap, GP_MR, bp, kc, rows, NULL, accumulate, cols, 1);
 }
 #endif
 
@@ -335,4 +350,140 @@ void gemm_packed_accumulate(float *out, const float *inp, const float *packed, i
     if (N <= 0 || OC <= 0 || C <= 0) return;
     const float *nobias = NULL;
     forward_rows(1, &out, &out, NULL, inp, &packed, &nobias, N, C, OC, GEMM_ACT_NONE, 1);
+}
+
+// dw(OC,C) += dout(N,OC)^T · inp(N,C): a linear layer's weight gradient, a reduction over the N rows of the
+// batch, where both operands are stored k-major (k = the batch row).
+//
+// The work is cut into blocks set by the shapes alone: chunks of GW_CHUNK batch rows, and where that gives
+// fewer than GW_TASKS blocks (a small batch: BERT-Base at 2 x 128 is one chunk), ranges of dw's rows and
+// columns too. The blocks are dealt out to the threads dynamically: a thread that loses its core for a while
+// holds nobody up, where OpenBLAS's static shares wait for it. Chunk 0 adds into dw, chunk s > 0 writes a
+// partial product; then dw += partial 1, partial 2, ... in order. Every element is summed in the same order
+// whatever the thread count or timing, so the result depends on neither.
+//
+// Within a block, GotoBLAS's blocking: per GW_KC rows, the inp columns are packed once into 16-wide panels (read
+// row by row) and reused by every GW_MC rows of dw, whose dout slice is packed into 6-row tiles (k-major, 6
+// floats per k: read in place, each k of a tile touched a new cache line a row stride away and the kernel ran
+// at 66-77 GFLOP/s against OpenBLAS's 89). Measured at BERT-Mini's shapes (KC 256/384/512, MC 96/144, chunks
+// of 512/768/1024 rows): about sgemm's speed on one thread (`bench_kernels dw 1`).
+enum { GW_KC = 256, GW_MC = 96, GW_MAX_NP = 32, GW_CHUNK = 1024, GW_TASKS = 8 };
+
+typedef struct {
+    float *a;  // GW_MC x GW_KC: dout slice as tiles
+    float *b;  // GW_KC x 16 GW_MAX_NP: inp slice as panels
+} WeightGradScratch;
+
+// One per thread, kept (like linear.c's packed weight): 1.1 MB.
+static _Thread_local WeightGradScratch gw_scratch;
+// The partial products of chunks 1.. (grown to the largest (chunks - 1) x OC x C, kept).
+static float *gw_partial;
+static size_t gw_partial_cap;
+
+// ap: the tiles of rows [0, rows) of a (element (r, k) at a[k * lda + r]), 6 rows each, zero past `rows`.
+static void pack_a_tiles(float *ap, const float *a, int lda, int rows, int kc) {
+    const int full = rows / GP_MR, nr = rows - full * GP_MR;
+    for (int k = 0; k < kc; k++) {
+        const float *src = a + (size_t)k * lda;
+        float *d = ap + (size_t)k * GP_MR;
+        // k outer: the rows' values for one k are contiguous in a; a tile's values for successive k are a row
+        // stride apart, which in the other order thrashed a few L1 sets. memcpy of 6 floats is two moves.
+        for (int t = 0; t < full; t++) memcpy(d + (size_t)t * GP_MR * kc, src + t * GP_MR, GP_MR * sizeof *d);
+        if (nr) {
+            float *dt = d + (size_t)full * GP_MR * kc;
+            for (int r = 0; r < GP_MR; r++) dt[r] = r < nr ? src[full * GP_MR + r] : 0.0f;
+        }
+    }
+}
+
+// Panels [p0, p1) of b's kc rows (row stride and width C) into dst, panel after panel (gemm_pack_kn's layout):
+// row by row, so that each row is one contiguous read (panel by panel, every row was a separate page when C
+// is 1024).
+static void pack_b_rows(float *dst, const float *b, int C, int p0, int p1, int kc) {
+    const int full_end = C / GP_NR < p1 ? C / GP_NR : p1;  // panels [p0, full_end) are 16 wide
+    for (int k = 0; k < kc; k++) {
+        const float *src = b + (size_t)k * C;
+        for (int p = p0; p < full_end; p++)
+            memcpy(dst + (size_t)(p - p0) * GP_NR * kc + (size_t)k * GP_NR, src + p * GP_NR, GP_NR * sizeof *dst);
+    }
+    for (int p = full_end > p0 ? full_end : p0; p < p1; p++)
+        pack_panel_kn(dst + (size_t)(p - p0) * GP_NR * kc, b, p, kc, C, C);
+}
+
+// Rows [o_lo, o_hi) x panels [p0, p1) of out (row stride ldo) (+)= dout^T · inp over rows [0, n) of both.
+static void weight_grad_block(float *out, int ldo, const float *dout, const float *inp, int n, int C, int OC,
+                              int o_lo, int o_hi, int p0, int p1, int accumulate, WeightGradScratch *ws) {
+    for (int k0 = 0; k0 < n; k0 += GW_KC) {
+        const int kc = k0 + GW_KC <= n ? GW_KC : n - k0, acc = accumulate || k0 > 0;
+        pack_b_rows(ws->b, inp + (size_t)k0 * C, C, p0, p1, kc);
+        for (int o0 = o_lo; o0 < o_hi; o0 += GW_MC) {
+            const int mc = o0 + GW_MC <= o_hi ? GW_MC : o_hi - o0;
+            pack_a_tiles(ws->a, dout + (size_t)k0 * OC + o0, OC, mc, kc);
+            for (int p = p0; p < p1; p++) {
+                const float *bp = ws->b + (size_t)(p - p0) * GP_NR * kc;
+                const int c0 = p * GP_NR, cols = c0 + GP_NR <= C ? GP_NR : C - c0;
+                for (int r = 0; r < mc; r += GP_MR) {
+                    float *o = out + (size_t)(o0 + r) * ldo + c0;
+                    tile6_packed(o, ldo, ws->a + (size_t)r * kc, bp, kc, acc, cols, mc - r < GP_MR ? mc - r : GP_MR);
+                }
+            }
+        }
+    }
+}
+
+void gemm_packed_weight_grad(float *dw, const float *dout, const float *inp, int N, int C, int OC) {
+    if (N <= 0 || C <= 0 || OC <= 0) return;
+    const int np = (C + GP_NR - 1) / GP_NR, chunks = (N + GW_CHUNK - 1) / GW_CHUNK;
+    // Rows of dw per block (a multiple of GW_MC) and panels per block: halve the larger side while there are
+    // too few blocks and the halves stay large (each row block repacks the inp panels, each column block the
+    // dout tiles).
+    int rows = (OC + GW_MC - 1) / GW_MC * GW_MC, panels = np < GW_MAX_NP ? np : GW_MAX_NP;
+    const int nt = ops_num_threads();
+    for (;;) {
+        const int blocks = chunks * ((OC + rows - 1) / rows) * ((np + panels - 1) / panels);
+        if (nt == 1 || blocks >= GW_TASKS) break;
+        if (rows >= 2 * GW_MC && rows >= panels * GP_NR)
+            rows = (rows / 2 + GW_MC - 1) / GW_MC * GW_MC;
+        else if (panels >= 8)
+            panels = (panels + 1) / 2;
+        else
+            break;
+    }
+    const int rb = (OC + rows - 1) / rows, pb = (np + panels - 1) / panels, per_chunk = rb * pb;
+    const size_t wsize = (size_t)OC * C;
+    if ((size_t)(chunks - 1) * wsize > gw_partial_cap) {
+        free(gw_partial);
+        gw_partial_cap = (size_t)(chunks - 1) * wsize;
+        gw_partial = ops_xmalloc_aligned(gw_partial_cap * sizeof *gw_partial);
+    }
+    float *partial = gw_partial;
+#pragma omp parallel if (wsize * N > 64 * OPS_PAR_MIN && chunks * per_chunk > 1)
+    {
+        WeightGradScratch *ws = &gw_scratch;
+        if (!ws->a) {
+            ws->a = ops_xmalloc_aligned((size_t)GW_MC * GW_KC * sizeof *ws->a);
+            ws->b = ops_xmalloc_aligned((size_t)GW_KC * GP_NR * GW_MAX_NP * sizeof *ws->b);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < chunks * per_chunk; task++) {
+            const int ch = task / per_chunk, ri = task % per_chunk / pb, pi = task % pb;
+            const int k0 = ch * GW_CHUNK, n = k0 + GW_CHUNK <= N ? GW_CHUNK : N - k0;
+            const int o_lo = ri * rows, o_hi = o_lo + rows < OC ? o_lo + rows : OC;
+            const int p0 = pi * panels, p1 = p0 + panels < np ? p0 + panels : np;
+            float *out = ch == 0 ? dw : partial + (size_t)(ch - 1) * wsize;
+            weight_grad_block(out, C, dout + (size_t)k0 * OC, inp + (size_t)k0 * C, n, C, OC, o_lo, o_hi, p0, p1,
+                              ch == 0, ws);
+        }
+        if (chunks > 1) {
+#pragma omp for schedule(dynamic, 1)
+            for (int o = 0; o < OC; o++) {
+                float *d = dw + (size_t)o * C;
+                for (int ch = 1; ch < chunks; ch++) {
+                    const float *src = partial + (size_t)(ch - 1) * wsize + (size_t)o * C;
+#pragma omp simd
+                    for (int c = 0; c < C; c++) d[c] += src[c];
+                }
+            }
+        }
+    }
 }

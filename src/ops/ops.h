@@ -65,10 +65,11 @@ void linear_gelu_backward_cdf(float *dinp, float *dw, float *db, float *dpre, co
 // gemm_packed_floats(OC, C) floats (32-byte aligned), then out = inp·w^T + bias (bias may be NULL); with
 // act = GEMM_ACT_GELU, pre receives the pre-activation and out = gelu(pre) (linear_gelu_forward's values).
 // Equal to sgemm's results to float rounding (a different summation order); independent of the thread count.
-// linear_forward, linear_forward_n, linear_gelu_forward and linear_backward's input gradient take this path by
+// linear_forward, linear_forward_n, linear_gelu_forward and linear_backward's gradients take this path by
 // themselves when gemm_packed_use(N, C, OC) says so: an AVX2+FMA CPU, at least GEMM_PACKED_MIN_ROWS rows, and
 // ONESTONE_PACKED_GEMM not set to 0 (set it to 0 to measure or compare against OpenBLAS alone).
-enum { GEMM_ACT_NONE = 0, GEMM_ACT_GELU = 1, GEMM_PACKED_MIN_ROWS = 256 };
+// linear_backward's weight gradient takes it from GEMM_PACKED_DW_MIN_ROWS rows.
+enum { GEMM_ACT_NONE = 0, GEMM_ACT_GELU = 1, GEMM_PACKED_MIN_ROWS = 256, GEMM_PACKED_DW_MIN_ROWS = 1024 };
 int gemm_packed_use(int N, int C, int OC);
 int gemm_packed_cpu(void);  // the CPU has AVX2 and FMA and ONESTONE_PACKED_GEMM is not 0
 size_t gemm_packed_floats(int OC, int C);
@@ -85,6 +86,9 @@ void gemm_packed_forward_n(int nw, float *const *out, const float *inp, const fl
                            const float *const *bias, int N, int C, int OC);
 // out(N,OC) += inp(N,C) · packed, threaded like gemm_packed_forward (linear_backward's input gradient).
 void gemm_packed_accumulate(float *out, const float *inp, const float *packed, int N, int C, int OC);
+// dw(OC,C) += dout(N,OC)^T · inp(N,C), a linear layer's weight gradient (linear_backward's path when
+// gemm_packed_use(N, C, OC)). Independent of the thread count; equal to sgemm's sums to float rounding.
+void gemm_packed_weight_grad(float *dw, const float *dout, const float *inp, int N, int C, int OC);
 // out(N,OC; row stride ldo) = inp(N,C; row stride lda) · packed, on the calling thread (attention's per-head
 // products, already spread over the threads). No bias.
 // With accumulate, out += the product instead.
