@@ -247,8 +247,8 @@ static void test_backward_input_gradient(void) {
 }
 
 static void test_backward_weight_gradient(void) {
-    // The weight gradient's kernel: dw += dout^T · inp against a double product, accumulating onto what dw
-    // held, bitwise the same on 1, 2 and 3 threads. Shapes: rows past a 1024-row chunk and not a multiple of
+    // The weight gradient's kernel: dw += dout^T · inp and db += dout's column sums against double sums,
+    // accumulating onto what dw and db held, bitwise the same on 1, 2 and 3 threads. Shapes: rows past a 1024-row chunk and not a multiple of
     // the 256-row step, columns past 32 panels and not a multiple of 16, output rows past the 96-row block and
     // not a multiple of 6; a small batch whose dw is split into row and column blocks.
     const int shapes[][3] = {{300, 40, 70}, {1300, 1030, 50}, {2100, 33, 101}, {256, 32, 32}, {260, 200, 500}};
@@ -260,12 +260,14 @@ static void test_backward_weight_gradient(void) {
         tu_fill_normal(&r, dout, (size_t)n * oc, 1.0f);
         tu_fill_normal(&r, x, (size_t)n * c, 1.0f);
         tu_fill_normal(&r, start, (size_t)oc * c, 1.0f);
-        float *got[3];
+        float *got[3], *gdb[3], *db0 = tu_floats(oc);
+        tu_fill_normal(&r, db0, oc, 1.0f);
         const int before = ops_num_threads();
         for (int th = 1; th <= 3; th++) {
             ops_set_num_threads(th);
             got[th - 1] = tu_copy(start, (size_t)oc * c);
-            gemm_packed_weight_grad(got[th - 1], dout, x, n, c, oc);
+            gdb[th - 1] = tu_copy(db0, oc);
+            gemm_packed_weight_grad(got[th - 1], gdb[th - 1], dout, x, n, c, oc);
         }
         ops_set_num_threads(before);
         double worst = 0.0;
@@ -280,15 +282,31 @@ static void test_backward_weight_gradient(void) {
                 const double e = fabs(got[0][(size_t)o * c + k] - want) / scale;
                 if (e > worst) worst = e;
             }
-        printf("  weight gradient (packed) %d rows, %d x %d: max rel err %.2e\n", n, oc, c, worst);
+        double worst_db = 0.0;  // the bias gradient summed on the way: db += dout's column sums
+        for (int o = 0; o < oc; o++) {
+            double want = db0[o], scale = 1e-30 + fabs(want);
+            for (int i = 0; i < n; i++) {
+                want += dout[(size_t)i * oc + o];
+                scale += fabs(dout[(size_t)i * oc + o]);
+            }
+            const double e = fabs(gdb[0][o] - want) / scale;
+            if (e > worst_db) worst_db = e;
+        }
+        printf("  weight gradient (packed) %d rows, %d x %d: max rel err %.2e, bias %.2e\n", n, oc, c, worst,
+               worst_db);
         CHECK(worst < 2e-6);
+        CHECK(worst_db < 2e-6);
         CHECK(tu_bitwise_equal(got[0], got[1], (size_t)oc * c * sizeof(float)));
         CHECK(tu_bitwise_equal(got[0], got[2], (size_t)oc * c * sizeof(float)));
+        CHECK(tu_bitwise_equal(gdb[0], gdb[1], oc * sizeof(float)));
+        CHECK(tu_bitwise_equal(gdb[0], gdb[2], oc * sizeof(float)));
         // linear_backward takes this kernel from GEMM_PACKED_DW_MIN_ROWS rows, OpenBLAS below.
-        float *via = tu_copy(start, (size_t)oc * c);
-        linear_backward(NULL, via, NULL, dout, x, NULL, n, c, oc);
+        float *via = tu_copy(start, (size_t)oc * c), *via_db = tu_copy(db0, oc);
+        linear_backward(NULL, via, via_db, dout, x, NULL, n, c, oc);
         CHECK(tu_bitwise_equal(got[0], via, (size_t)oc * c * sizeof(float)) == (n >= GEMM_PACKED_DW_MIN_ROWS));
-        free(dout), free(x), free(start), free(got[0]), free(got[1]), free(got[2]), free(via);
+        if (n >= GEMM_PACKED_DW_MIN_ROWS) CHECK(tu_bitwise_equal(gdb[0], via_db, oc * sizeof(float)));
+        free(dout), free(x), free(start), free(via), free(via_db), free(db0);
+        for (int i = 0; i < 3; i++) free(got[i]), free(gdb[i]);
     }
 }
 

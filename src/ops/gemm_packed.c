@@ -355,19 +355,20 @@ void gemm_packed_accumulate(float *out, const float *inp, const float *packed, i
 // dw(OC,C) += dout(N,OC)^T · inp(N,C): a linear layer's weight gradient, a reduction over the N rows of the
 // batch, where both operands are stored k-major (k = the batch row).
 //
-// The work is cut into blocks set by the shapes alone: chunks of GW_CHUNK batch rows, and where that gives
-// fewer than GW_TASKS blocks (a small batch: BERT-Base at 2 x 128 is one chunk), ranges of dw's rows and
-// columns too. The blocks are dealt out to the threads dynamically: a thread that loses its core for a while
-// holds nobody up, where OpenBLAS's static shares wait for it. Chunk 0 adds into dw, chunk s > 0 writes a
-// partial product; then dw += partial 1, partial 2, ... in order. Every element is summed in the same order
-// whatever the thread count or timing, so the result depends on neither.
+// The work is cut into blocks: chunks of GW_CHUNK batch rows, set by N alone, and on more than one thread,
+// where that gives fewer than GW_TASKS blocks, ranges of dw's rows and columns too (those change no element's
+// sums). The blocks are dealt out to the threads dynamically: a thread that loses its core for a while holds
+// nobody up, where OpenBLAS's static shares wait for it. Chunk 0 adds into dw, chunk s > 0 writes a partial
+// product; then dw += partial 1, partial 2, ... in order. Every element is summed in the same order whatever
+// the thread count or timing, so the result depends on neither.
 //
 // Within a block, GotoBLAS's blocking: per GW_KC rows, the inp columns are packed once into 16-wide panels (read
 // row by row) and reused by every GW_MC rows of dw, whose dout slice is packed into 6-row tiles (k-major, 6
 // floats per k: read in place, each k of a tile touched a new cache line a row stride away and the kernel ran
-// at 66-77 GFLOP/s against OpenBLAS's 89). Measured at BERT-Mini's shapes (KC 256/384/512, MC 96/144, chunks
-// of 512/768/1024 rows): about sgemm's speed on one thread (`bench_kernels dw 1`).
-enum { GW_KC = 256, GW_MC = 96, GW_MAX_NP = 32, GW_CHUNK = 1024, GW_TASKS = 8 };
+// at 66-77 GFLOP/s against OpenBLAS's 89). Tried at BERT-Mini's shapes: KC 256/384/512, MC 96/144, chunks of
+// 512/768/1024/2048 rows, 16/32/64 panels: all within a few percent, 1-8 % below sgemm on one thread
+// (`bench_kernels dw 1`); the kernel itself runs at sgemm's kernel's speed, the rest is packing and partials.
+enum { GW_KC = 256, GW_MC = 96, GW_MAX_NP = 64, GW_CHUNK = 1024, GW_TASKS = 4 };
 
 typedef struct {
     float *a;  // GW_MC x GW_KC: dout slice as tiles
@@ -381,10 +382,14 @@ static float *gw_partial;
 static size_t gw_partial_cap;
 
 // ap: the tiles of rows [0, rows) of a (element (r, k) at a[k * lda + r]), 6 rows each, zero past `rows`.
-static void pack_a_tiles(float *ap, const float *a, int lda, int rows, int kc) {
+// With colsum (else NULL), colsum[r] += a's (r, k) for k in order: the bias gradient, while a is in cache.
+static void pack_a_tiles(float *ap, const float *a, int lda, int rows, int kc, float *colsum) {
     const int full = rows / GP_MR, nr = rows - full * GP_MR;
     for (int k = 0; k < kc; k++) {
         const float *src = a + (size_t)k * lda;
+        if (colsum)
+#pragma omp simd
+            for (int r = 0; r < rows; r++) colsum[r] += src[r];
         float *d = ap + (size_t)k * GP_MR;
         // k outer: the rows' values for one k are contiguous in a; a tile's values for successive k are a row
         // stride apart, which in the other order thrashed a few L1 sets. memcpy of 6 floats is two moves.
@@ -410,15 +415,17 @@ static void pack_b_rows(float *dst, const float *b, int C, int p0, int p1, int k
         pack_panel_kn(dst + (size_t)(p - p0) * GP_NR * kc, b, p, kc, C, C);
 }
 
-// Rows [o_lo, o_hi) x panels [p0, p1) of out (row stride ldo) (+)= dout^T · inp over rows [0, n) of both.
+// Rows [o_lo, o_hi) x panels [p0, p1) of out (row stride ldo) (+)= dout^T · inp over rows [0, n) of both; with
+// colsum (else NULL), colsum[o] += the column sums of dout for those rows.
 static void weight_grad_block(float *out, int ldo, const float *dout, const float *inp, int n, int C, int OC,
-                              int o_lo, int o_hi, int p0, int p1, int accumulate, WeightGradScratch *ws) {
+                              int o_lo, int o_hi, int p0, int p1, int accumulate, float *colsum,
+                              WeightGradScratch *ws) {
     for (int k0 = 0; k0 < n; k0 += GW_KC) {
         const int kc = k0 + GW_KC <= n ? GW_KC : n - k0, acc = accumulate || k0 > 0;
         pack_b_rows(ws->b, inp + (size_t)k0 * C, C, p0, p1, kc);
         for (int o0 = o_lo; o0 < o_hi; o0 += GW_MC) {
             const int mc = o0 + GW_MC <= o_hi ? GW_MC : o_hi - o0;
-            pack_a_tiles(ws->a, dout + (size_t)k0 * OC + o0, OC, mc, kc);
+            pack_a_tiles(ws->a, dout + (size_t)k0 * OC + o0, OC, mc, kc, colsum ? colsum + o0 : NULL);
             for (int p = p0; p < p1; p++) {
                 const float *bp = ws->b + (size_t)(p - p0) * GP_NR * kc;
                 const int c0 = p * GP_NR, cols = c0 + GP_NR <= C ? GP_NR : C - c0;
@@ -431,7 +438,7 @@ static void weight_grad_block(float *out, int ldo, const float *dout, const floa
     }
 }
 
-void gemm_packed_weight_grad(float *dw, const float *dout, const float *inp, int N, int C, int OC) {
+void gemm_packed_weight_grad(float *dw, float *db, const float *dout, const float *inp, int N, int C, int OC) {
     if (N <= 0 || C <= 0 || OC <= 0) return;
     const int np = (C + GP_NR - 1) / GP_NR, chunks = (N + GW_CHUNK - 1) / GW_CHUNK;
     // Rows of dw per block (a multiple of GW_MC) and panels per block: halve the larger side while there are
@@ -450,13 +457,13 @@ void gemm_packed_weight_grad(float *dw, const float *dout, const float *inp, int
             break;
     }
     const int rb = (OC + rows - 1) / rows, pb = (np + panels - 1) / panels, per_chunk = rb * pb;
-    const size_t wsize = (size_t)OC * C;
-    if ((size_t)(chunks - 1) * wsize > gw_partial_cap) {
+    const size_t wsize = (size_t)OC * C, need = (size_t)(chunks - 1) * wsize + (size_t)chunks * OC;
+    if (need > gw_partial_cap) {
         free(gw_partial);
-        gw_partial_cap = (size_t)(chunks - 1) * wsize;
+        gw_partial_cap = need;
         gw_partial = ops_xmalloc_aligned(gw_partial_cap * sizeof *gw_partial);
     }
-    float *partial = gw_partial;
+    float *partial = gw_partial, *bsum = gw_partial + (size_t)(chunks - 1) * wsize;  // bsum: chunks x OC
 #pragma omp parallel if (wsize * N > 64 * OPS_PAR_MIN && chunks * per_chunk > 1)
     {
         WeightGradScratch *ws = &gw_scratch;
@@ -471,12 +478,18 @@ void gemm_packed_weight_grad(float *dw, const float *dout, const float *inp, int
             const int o_lo = ri * rows, o_hi = o_lo + rows < OC ? o_lo + rows : OC;
             const int p0 = pi * panels, p1 = p0 + panels < np ? p0 + panels : np;
             float *out = ch == 0 ? dw : partial + (size_t)(ch - 1) * wsize;
+            // The first column block of each row range also sums dout's columns, chunk by chunk.
+            float *colsum = db && pi == 0 ? bsum + (size_t)ch * OC : NULL;
+            if (colsum)
+                for (int o = o_lo; o < o_hi; o++) colsum[o] = 0.0f;
             weight_grad_block(out, C, dout + (size_t)k0 * OC, inp + (size_t)k0 * C, n, C, OC, o_lo, o_hi, p0, p1,
-                              ch == 0, ws);
+                              ch == 0, colsum, ws);
         }
-        if (chunks > 1) {
-#pragma omp for schedule(dynamic, 1)
+        if (chunks > 1 || db) {
+#pragma omp for schedule(dynamic, 16)
             for (int o = 0; o < OC; o++) {
+                if (db)
+                    for (int ch = 0; ch < chunks; ch++) db[o] += bsum[(size_t)ch * OC + o];
                 float *d = dw + (size_t)o * C;
                 for (int ch = 1; ch < chunks; ch++) {
                     const float *src = partial + (size_t)(ch - 1) * wsize + (size_t)o * C;

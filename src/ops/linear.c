@@ -110,14 +110,18 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
         }
     }
     if (dw && C > 0) {  // dw(OC,C) += dout^T(OC,N) · inp(N,C)
-        // The packed kernel dealt out in blocks (gemm_packed.c), from a batch of GEMM_PACKED_DW_MIN_ROWS rows.
-        // BERT-Mini training at 32 x 128, alternating builds: +2.8 % on 2 threads beside a process that holds
-        // a core half of the time, even on 2 idle threads, 1-3 % slower on 1 thread. Below that many rows
-        // (BERT-Base at 2 x 128) OpenBLAS measured 3-4 % faster on 2 threads.
-        if (gemm_packed_use(N, C, OC) && N >= GEMM_PACKED_DW_MIN_ROWS)
-            gemm_packed_weight_grad(dw, dout, inp, N, C, OC);
-        else
+        // The packed kernel dealt out in blocks (gemm_packed.c), from a batch of GEMM_PACKED_DW_MIN_ROWS rows;
+        // it sums db on the way (dout is read for dw anyway). BERT-Mini training at 32 x 128, alternating
+        // builds, medians on 2 threads: +2.8 % beside a process that holds a core half of the time, +5 % in a
+        // noisy phase of the machine, 1-3 % slower in a quiet one (0.7-1.5 % on 1 thread), where OpenBLAS's
+        // static shares lose nothing. Below that many rows (BERT-Base at 2 x 128) OpenBLAS measured 3-4 %
+        // faster on 2 threads.
+        if (gemm_packed_use(N, C, OC) && N >= GEMM_PACKED_DW_MIN_ROWS) {
+            gemm_packed_weight_grad(dw, db, dout, inp, N, C, OC);
+            db = NULL;
+        } else {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
+        }
     }
     if (db) {
         // Column sums of dout. Each thread owns a contiguous range of output channels and streams the rows

@@ -86,9 +86,10 @@ void gemm_packed_forward_n(int nw, float *const *out, const float *inp, const fl
                            const float *const *bias, int N, int C, int OC);
 // out(N,OC) += inp(N,C) · packed, threaded like gemm_packed_forward (linear_backward's input gradient).
 void gemm_packed_accumulate(float *out, const float *inp, const float *packed, int N, int C, int OC);
-// dw(OC,C) += dout(N,OC)^T · inp(N,C), a linear layer's weight gradient (linear_backward's path when
-// gemm_packed_use(N, C, OC)). Independent of the thread count; equal to sgemm's sums to float rounding.
-void gemm_packed_weight_grad(float *dw, const float *dout, const float *inp, int N, int C, int OC);
+// dw(OC,C) += dout(N,OC)^T · inp(N,C), a linear layer's weight gradient, and db(OC) += dout's column sums when
+// db is not NULL (linear_backward's path when gemm_packed_use(N, C, OC) and N >= GEMM_PACKED_DW_MIN_ROWS).
+// Independent of the thread count; equal to sgemm's sums to float rounding.
+void gemm_packed_weight_grad(float *dw, float *db, const float *dout, const float *inp, int N, int C, int OC);
 // out(N,OC; row stride ldo) = inp(N,C; row stride lda) · packed, on the calling thread (attention's per-head
 // products, already spread over the threads). No bias.
 // With accumulate, out += the product instead.
