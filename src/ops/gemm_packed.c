@@ -377,9 +377,10 @@ typedef struct {
 
 // One per thread, kept (like linear.c's packed weight): 1.1 MB.
 static _Thread_local WeightGradScratch gw_scratch;
-// The partial products of chunks 1.. (grown to the largest (chunks - 1) x OC x C, kept).
-static float *gw_partial;
-static size_t gw_partial_cap;
+// The partial products of chunks 1.. and the chunks' column sums (grown to the largest need, kept), per calling
+// thread: two models trained side by side through the C API must not share it.
+static _Thread_local float *gw_partial;
+static _Thread_local size_t gw_partial_cap;
 
 // ap: the tiles of rows [0, rows) of a (element (r, k) at a[k * lda + r]), 6 rows each, zero past `rows`.
 // With colsum (else NULL), colsum[r] += a's (r, k) for k in order: the bias gradient, while a is in cache.
