@@ -202,10 +202,8 @@ static void train_step(os_model *m, os_optimizer *opt, const inputs *in, long st
     os_model_loss(m, labels, NULL, NULL);
     os_model_backward(m, 0);
     const double norm = os_params_grad_norm(p);
-    if (norm > 1.0) {  // torch.nn.utils.clip_grad_norm_(1.0), as the trainer does
-        os_params_scale_grad(p, (float)(1.0 / (norm + 1e-6)));
-    }
-    os_optimizer_step(opt, p, 1e-4f);
+    // torch.nn.utils.clip_grad_norm_(1.0), applied by the optimizer as it reads, as the trainer does
+    os_optimizer_step_scaled(opt, p, 1e-4f, norm > 1.0 ? (float)(1.0 / (norm + 1e-6)) : 1.0f);
 }
 
 static void report(const char *mode, int threads, const inputs *in, double *secs, double *cpu, int n) {

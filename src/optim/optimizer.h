@@ -35,5 +35,8 @@ int os_opt_kind_parse(const char *name, os_opt_kind *kind);
 os_status os_optimizer_init(os_optimizer *o, const os_opt_config *cfg, const os_params *p);
 // One update with learning rate `lr` (the schedule's value for this step).
 void os_optimizer_step(os_optimizer *o, os_params *p, float lr);
+// The same update with every gradient multiplied by grad_scale first (gradient clipping's coefficient), bitwise
+// what os_params_scale_grad(p, grad_scale) then os_optimizer_step gives, in one pass; p->grad is left as it is.
+void os_optimizer_step_scaled(os_optimizer *o, os_params *p, float lr, float grad_scale);
 void os_optimizer_free(os_optimizer *o);
 #endif

@@ -370,10 +370,10 @@ os_status os_pretrain(os_pretrain_config *pc, const os_pretrain_opts *o) {
             st = os_fail(OS_ERR_NUMERIC, "step %ld: the gradient is not finite; lower the learning rate", p.step + 1);
             break;
         }
-        if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm)  // torch: coef = max / (norm + 1e-6)
-            os_params_scale_grad(prm, (float)(c->max_grad_norm / (grad_norm + 1e-6)));
+        float clip = 1.0f;  // torch: coef = max / (norm + 1e-6), applied by the optimizer as it reads
+        if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) clip = (float)(c->max_grad_norm / (grad_norm + 1e-6));
         lr = c->opt.lr * os_schedule_factor(&sched, p.step);
-        os_optimizer_step(&p.opt, prm, lr);
+        os_optimizer_step_scaled(&p.opt, prm, lr, clip);
         p.step++;
         p.window_steps++;
         if (p.step % c->log_every == 0) log_window(&p, lr, grad_norm);

@@ -575,11 +575,11 @@ os_status os_train(os_runtime *rt, const os_train_opts *o) {
                 fprintf(stderr, "%swarning: step %ld skipped: non-finite %s%s\n", isatty(2) ? "\r\033[K" : "",
                         t.step + 1, t.bad_task ? "loss in task " : "gradient", t.bad_task ? t.bad_task : "");
         } else {
-            if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm) {  // torch: coef = max / (norm + 1e-6)
-                os_params_scale_grad(p, (float)(c->max_grad_norm / (grad_norm + 1e-6)));
-            }
+            float clip = 1.0f;  // torch: coef = max / (norm + 1e-6), applied by the optimizer as it reads
+            if (c->max_grad_norm > 0 && grad_norm > c->max_grad_norm)
+                clip = (float)(c->max_grad_norm / (grad_norm + 1e-6));
             lr = c->opt.lr * os_schedule_factor(&sched, t.step);
-            os_optimizer_step(&t.opt, p, lr);
+            os_optimizer_step_scaled(&t.opt, p, lr, clip);
             if (t.bal && (st = os_balancer_end_step(&t, lr))) break;
             if (o->after_step) o->after_step(p, o->after_step_ctx);  // e.g. pruning masks (src/deploy)
         }
