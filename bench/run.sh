@@ -2,7 +2,8 @@
 # `make bench`: onestone against PyTorch (training and inference) and onnxruntime (inference) on identical
 # models and inputs, in one run, alternating the programs, each at 1 and 2 threads; prints medians, each
 # reference's best thread setting, ratios, peak resident memory, the sgemm peak of the BLAS in use and
-# onestone's training FLOP/s as a fraction of it. BENCH_QUICK=1: one round, fewer steps (about 2 minutes).
+# onestone's training FLOP/s as a fraction of it. BENCH_QUICK=1: one round, fewer steps (about 2 minutes);
+# BENCH_ROUNDS=N: N rounds (3 by default).
 # Results: build-bench/results.jsonl (raw lines) and build-bench/summary.txt. docs/performance.md explains.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ BUILD=${BUILD:-build}
 WORK=${BENCH_DIR:-build-bench}
 PY=/usr/bin/python3
 QUICK=${BENCH_QUICK:-0}
+case "${BENCH_ROUNDS-1}" in '' | *[!0-9]* | 0)
+  echo "bench: BENCH_ROUNDS must be a positive integer, not '${BENCH_ROUNDS}'" >&2; exit 2 ;; esac
 # Every program gets the onestone CLI's default wait setting (src/cli/main.c): idle OpenMP threads spin 1,000
 # times, then sleep. It is PyTorch's best too (measured: +8 % over OMP_WAIT_POLICY=PASSIVE at 2 threads; with
 # libgomp's default long spinning its OpenMP threads fight its OpenBLAS threads and 2 threads run at half the
@@ -34,6 +37,8 @@ if [ "$QUICK" = 1 ]; then
 else
   ROUNDS=3; MINI_STEPS=4; BASE_STEPS=3; PASSES=5; BASE_B=2
 fi
+# More rounds give steadier medians on a noisy machine (each round takes about 1.6 minutes in full mode).
+ROUNDS=${BENCH_ROUNDS:-$ROUNDS}
 MINI="$WORK/mini" BASE="$WORK/base"
 # BERT-Mini (L4/H256/A4/I1024) at 32 x 128; BERT-Base shape (L12/H768/A12/I3072) at BASE_B x 128.
 "$BIN" init "$MINI" 4 256 4 1024 30522 32 128
