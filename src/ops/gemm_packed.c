@@ -139,28 +139,34 @@ static inline void tile_store(float *out, int ldo, const float *acc, int MR, con
 // The 6 x 16 micro-kernel: 12 accumulators, two weight vectors and one broadcast in the 16 ymm registers.
 // Written out by hand: at -O2 the compilers keep an accumulator array in memory. Row r's value for k is
 // a[r * lda + k], or with `at` (the left operand stored transposed: attention's U^T and dS^T) a[k * lda + r];
-// `at` is a constant at both call sites, so each gets its own loop.
+// `at` is a constant at every call site, so each gets its own loop. mr (a constant too, 1..6) is the number of
+// rows read and summed, `rows` (<= mr) the number stored: a block's last rows run as one mr-row tile (they
+// went one row at a time, at a third of the speed: 1.6 % of the rows of every product with T = 128). Each
+// row's sums are the same FMAs in the same order whatever mr, so the results do not depend on it.
 static inline OPS_ALWAYS_INLINE void tile6_impl(float *out, int ldo, const float *a, int lda, const float *bp,
                                                 int kc, const float *bias, int accumulate, int cols, int at,
-                                                int rows) {
+                                                int rows, int mr) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const size_t rs = at ? 1 : (size_t)lda;
-    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    const float *a0 = a, *a1 = mr > 1 ? a + rs : a, *a2 = mr > 2 ? a + 2 * rs : a, *a3 = mr > 3 ? a + 3 * rs : a;
+    const float *a4 = mr > 4 ? a + 4 * rs : a, *a5 = mr > 5 ? a + 5 * rs : a;
     for (int k = 0; k < kc; k++) {
         const __m256 b0 = _mm256_load_ps(bp + (size_t)k * GP_NR), b1 = _mm256_load_ps(bp + (size_t)k * GP_NR + 8);
         const size_t ka = at ? (size_t)k * lda : (size_t)k;
         __m256 av;
-#define GP_ROW(r)                                  \
-        av = _mm256_broadcast_ss(a##r + ka);       \
-        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0); \
-        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+#define GP_ROW(r)                                      \
+        if (mr > r) {                                  \
+            av = _mm256_broadcast_ss(a##r + ka);       \
+            c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0); \
+            c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1); \
+        }
         GP_ROW(0) GP_ROW(1) GP_ROW(2) GP_ROW(3) GP_ROW(4) GP_ROW(5)
 #undef GP_ROW
     }
-    if (cols == GP_NR && rows == GP_MR) {
+    if (cols == GP_NR) {
 #define GP_OUT(r)                                                                                    \
-        {                                                                                            \
+        if (rows > r) {                                                                              \
             float *o = out + (size_t)(r) * ldo;                                                      \
             const __m256 i0 = accumulate ? _mm256_loadu_ps(o) : bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps(); \
             const __m256 i1 = accumulate ? _mm256_loadu_ps(o + 8) : bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps(); \
@@ -179,42 +185,31 @@ static inline OPS_ALWAYS_INLINE void tile6_impl(float *out, int ldo, const float
 
 static void tile6(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
                   int accumulate, int cols) {
-    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 0, GP_MR);
+    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 0, GP_MR, GP_MR);
 }
 
 static void tile6_at(float *out, int ldo, const float *a, int lda, const float *bp, int kc, const float *bias,
                      int accumulate, int cols) {
-    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 1, GP_MR);
+    tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, 1, GP_MR, GP_MR);
 }
 
 // A tile of the weight gradient's packed left operand (6 floats per k, zero past `rows`): the first `rows` rows
 // of the 6 x 16 block are stored.
 static void tile6_packed(float *out, int ldo, const float *ap, const float *bp, int kc, int accumulate, int cols,
                          int rows) {
-    tile6_impl(out, ldo, ap, GP_MR, bp, kc, NULL, accumulate, cols, 1, rows);
+    tile6_impl(out, ldo, ap, GP_MR, bp, kc, NULL, accumulate, cols, 1, rows, GP_MR);
 }
 
-// One row (the rows past the last full 6-row tile): the same FMA sums as tile6 gives that row; its k-th value
-// is a[k * ks].
-static void tile1(float *out, const float *a, size_t ks, const float *bp, int kc, const float *bias,
-                  int accumulate, int cols) {
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0;
-    for (int k = 0; k < kc; k++) {
-        const __m256 av = _mm256_broadcast_ss(a + (size_t)k * ks);
-        c0 = _mm256_fmadd_ps(av, _mm256_load_ps(bp + (size_t)k * GP_NR), c0);
-        c1 = _mm256_fmadd_ps(av, _mm256_load_ps(bp + (size_t)k * GP_NR + 8), c1);
-    }
-    _Alignas(32) float acc[GP_NR];
-    _mm256_store_ps(acc, c0);
-    _mm256_store_ps(acc + 8, c1);
-    tile_store(out, 0, acc, 1, bias, accumulate, cols);
-}
-
+// The MR < 6 rows past a block's last full tile, as one tile.
 static void tile_tail(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int MR,
                       const float *bias, int accumulate, int cols, int at) {
-    for (int r = 0; r < MR; r++)
-        tile1(out + (size_t)r * ldo, at ? a + r : a + (size_t)r * lda, at ? (size_t)lda : 1, bp, kc, bias,
-              accumulate, cols);
+#define GP_TAIL(m, t) \
+    case m: tile6_impl(out, ldo, a, lda, bp, kc, bias, accumulate, cols, t, m, m); break;
+    if (at)
+        switch (MR) { GP_TAIL(1, 1) GP_TAIL(2, 1) GP_TAIL(3, 1) GP_TAIL(4, 1) GP_TAIL(5, 1) default: break; }
+    else
+        switch (MR) { GP_TAIL(1, 0) GP_TAIL(2, 0) GP_TAIL(3, 0) GP_TAIL(4, 0) GP_TAIL(5, 0) default: break; }
+#undef GP_TAIL
 }
 #endif
 
