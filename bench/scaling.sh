@@ -16,6 +16,9 @@ STEPS=2
 # speed). Set OMP_WAIT_POLICY or GOMP_SPINCOUNT to compare other settings.
 if [ -z "${OMP_WAIT_POLICY:-}" ]; then export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}; fi
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+# Debian's torch does its matrix products in the system BLAS, which starts its own threads whatever
+# torch.set_num_threads says: the PyTorch runs also get OPENBLAS_NUM_THREADS, as in bench/run.sh (without it,
+# PyTorch's "1 thread" ran its products on 2 and its per-CPU-second figure halved).
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j 2 --target bench_onestone >/dev/null
@@ -29,8 +32,10 @@ for shape in "32 32" "32 64" "32 128" "32 256" "8 128" "16 128"; do
   set -- $shape
   d="$WORK/scaling/b$1t$2"
   "$BIN" init "$d" 4 256 4 1024 30522 "$1" "$2"
-  read -r o1 oc < <(tps "$BIN" train "$d" 1 $STEPS 1); read -r p1 pc < <(tps $PY bench/torch_ref.py train "$d" 1 $STEPS 1)
-  read -r o2 _ < <(tps "$BIN" train "$d" 2 $STEPS 1); read -r p2 _ < <(tps $PY bench/torch_ref.py train "$d" 2 $STEPS 1)
+  read -r o1 oc < <(tps "$BIN" train "$d" 1 $STEPS 1)
+  read -r p1 pc < <(tps env OPENBLAS_NUM_THREADS=1 $PY bench/torch_ref.py train "$d" 1 $STEPS 1)
+  read -r o2 _ < <(tps "$BIN" train "$d" 2 $STEPS 1)
+  read -r p2 _ < <(tps env OPENBLAS_NUM_THREADS=2 $PY bench/torch_ref.py train "$d" 2 $STEPS 1)
   echo "$1 $2 $o1 $o2 $p1 $p2 $oc $pc" | tee -a "$DAT"
 done
 
