@@ -11,7 +11,7 @@ BUILD=${BUILD:-build}
 WORK=${BENCH_DIR:-build-bench}
 PY=/usr/bin/python3
 QUICK=${BENCH_QUICK:-0}
-case "${BENCH_ROUNDS-1}" in '' | *[!0-9]* | 0)
+case "${BENCH_ROUNDS:-1}" in '' | *[!0-9]* | 0)
   echo "bench: BENCH_ROUNDS must be a positive integer, not '${BENCH_ROUNDS}'" >&2; exit 2 ;; esac
 # Every program gets the onestone CLI's default wait setting (src/cli/main.c): idle OpenMP threads spin 1,000
 # times, then sleep. It is PyTorch's best too (measured: +8 % over OMP_WAIT_POLICY=PASSIVE at 2 threads; with
