@@ -75,7 +75,8 @@ int gemm_packed_cpu(void);  // the CPU has AVX2 and FMA and ONESTONE_PACKED_GEMM
 size_t gemm_packed_floats(int OC, int C);
 // w: (OC, C) with row stride ldw (a torch.nn.Linear weight: ldw = C).
 void gemm_pack_weight(float *packed, const float *w, int OC, int C, int ldw);
-// b: (C, OC) with row stride ldb, the right operand as it is (not transposed); single-threaded.
+// b: (C, OC) with row stride ldb, the right operand as it is (not transposed); split over the threads when
+// large and called outside a parallel region.
 void gemm_pack_kn(float *packed, const float *b, int C, int OC, int ldb);
 // With GEMM_ACT_GELU, cdf (optional) receives Phi(pre), as linear_gelu_forward_cdf.
 void gemm_packed_forward(float *out, float *pre, float *cdf, const float *inp, const float *packed,
