@@ -1,5 +1,6 @@
 // out(N,OC) = inp(N,C) · w(OC,C)^T (+ bias) with the weight packed once: the linear layers' forward product and
-// attention's per-head products.
+// input gradient, and attention's per-head products; and, with both operands packed per block, the linear
+// layers' weight gradient (gemm_packed_weight_grad, at the end).
 //
 // Why not sgemm: OpenBLAS packs BOTH operands on every call (the activations are the big one: N = B*T rows)
 // and, for beta = 0, first zeroes the output in a separate pass. Profiled on BERT-Mini inference those two
@@ -12,10 +13,10 @@
 // This file is compiled with -mavx2 -mfma (CMakeLists.txt) and reached only when gemm_packed_cpu() (linear.c)
 // says the CPU has both; attention.c uses the serial entry for its per-head products.
 //
-// Threads take equal shares of 6-row tiles, walked in blocks of GP_MC rows; every output element is computed by
-// one thread with the same sequence of operations whatever the thread count, so results do not depend on it. The sums are ordered
-// differently from OpenBLAS's (k runs in blocks of GP_KC, in order, with FMA), so they agree with sgemm to
-// float rounding, not bitwise.
+// Threads take chunks of rows dynamically (forward_rows); every output element is computed by one thread with
+// the same sequence of operations whatever the thread count, so results do not depend on it. The sums are
+// ordered differently from OpenBLAS's (k runs in blocks of GP_KC, in order, with FMA), so they agree with sgemm
+// to float rounding, not bitwise.
 #include <omp.h>
 #include <string.h>
 
