@@ -2,7 +2,8 @@
 // blocking (row tails past the 6-row tiles, column tails past the 16-wide panels, K past one 512 block), bias
 // or none, the fused GELU, strided operands and accumulation (attention's per-head use), the two packings, the
 // transposed left operand, linear_forward's dispatch to it, the shared-input products (linear_forward_n),
-// linear_backward's input and weight gradients, and results independent of the thread count and of a row's block.
+// linear_backward's input and weight gradients, the threaded packing, and results independent of the thread
+// count and of a row's block.
 #include "ops/ops.h"
 #include "ops/ops_internal.h"
 #include "ops_testutil.h"
@@ -246,11 +247,41 @@ static void test_backward_input_gradient(void) {
     free(dout), free(w), free(start), free(want), free(got[0]), free(got[1]);
 }
 
+static void test_pack_kn_threads(void) {
+    // gemm_pack_kn on a weight-sized operand (past its threshold for splitting the panels over the threads),
+    // with a row stride past the width and a last panel 6 wide: on 1 and 2 threads, every packed value is
+    // b's (k, p * 16 + j), or 0 past the width.
+    enum { K = 1030, W = 1030, LDB = 1040 };
+    os_rng r;
+    os_rng_seed(&r, 17);
+    float *b = tu_floats((size_t)K * LDB);
+    tu_fill_normal(&r, b, (size_t)K * LDB, 1.0f);
+    const size_t n = gemm_packed_floats(W, K);
+    const int before = ops_num_threads();
+    for (int th = 1; th <= 2; th++) {
+        ops_set_num_threads(th);
+        float *pk = ops_xmalloc_aligned(n * sizeof *pk);
+        gemm_pack_kn(pk, b, K, W, LDB);
+        int ok = 1;
+        for (int p = 0; p < (W + 15) / 16; p++)
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < 16; j++) {
+                    const int o = p * 16 + j;
+                    ok &= pk[((size_t)p * K + k) * 16 + j] == (o < W ? b[(size_t)k * LDB + o] : 0.0f);
+                }
+        CHECK_MSG(ok, "%d thread(s)", th);
+        free(pk);
+    }
+    ops_set_num_threads(before);
+    free(b);
+}
+
 static void test_backward_weight_gradient(void) {
     // The weight gradient's kernel: dw += dout^T · inp and db += dout's column sums against double sums,
-    // accumulating onto what dw and db held, bitwise the same on 1, 2 and 3 threads. Shapes: rows past a 1024-row chunk and not a multiple of
-    // the 256-row step, columns past 32 panels and not a multiple of 16, output rows past the 96-row block and
-    // not a multiple of 6; a small batch whose dw is split into row and column blocks.
+    // accumulating onto what dw and db held, bitwise the same on 1, 2 and 3 threads. Shapes: rows past a
+    // 1024-row chunk and not a multiple of the 256-row step, columns past 32 panels and not a multiple of 16,
+    // output rows past the 96-row block and not a multiple of 6; a small batch whose dw is split into row and
+    // column blocks.
     const int shapes[][3] = {{300, 40, 70}, {1300, 1030, 50}, {2100, 33, 101}, {256, 32, 32}, {260, 200, 500}};
     os_rng r;
     os_rng_seed(&r, 16);
@@ -321,6 +352,7 @@ int main(void) {
     RUN(test_dispatch_and_threads);
     RUN(test_shared_input);
     RUN(test_backward_input_gradient);
+    RUN(test_pack_kn_threads);
     RUN(test_backward_weight_gradient);
     return th_finish();
 }
