@@ -1,10 +1,14 @@
 // Micro-benchmarks of single kernels at BERT-Mini's shapes (batch 32 x 128, hidden 256, 4 heads, FFN 1024),
-// behind the per-change figures of docs/performance.md. Each case runs 7 times; the best time is printed.
+// and in `base` BERT-Base's linears, behind the per-change figures of docs/performance.md. Each case runs 7
+// times; the best time is printed.
 //
 //   bench_kernels attention THREADS   one layer's attention forward and backward (ms)
 //   bench_kernels qkv THREADS         Q, K, V as three linear_forward calls against one linear_forward_n
 //   bench_kernels dinp THREADS        a linear's input gradient: linear_backward (the packed kernel) against sgemm
 //   bench_kernels dw THREADS          a linear's weight gradient: linear_backward (the packed kernel) against sgemm
+//   bench_kernels base THREADS [ROWS] BERT-Base's linears (hidden 768, FFN 3072) at ROWS rows (256: 2 x 128): the
+//                                     forward and the input gradient through the packed kernel (weight packed
+//                                     first) against sgemm (the weights stay in cache between the repetitions)
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,9 +130,54 @@ static void dw(void) {
     }
 }
 
+
+// One product of a BERT-Base linear both ways: the weight packed (gemm_pack_weight / gemm_pack_kn, then the
+// packed kernel, as linear.c does for a large batch) and OpenBLAS's sgemm. Best times in t[0], t[1].
+static void two_ways(int rows, int ci, int oc, int input_grad, double t[2]) {
+    unsigned s = 5;
+    const int k = input_grad ? oc : ci, m = input_grad ? ci : oc;  // out(rows, m) = x(rows, k) · B(k, m)
+    float *x = randoms((size_t)rows * k, &s), *w = randoms((size_t)oc * ci, &s), *b = randoms(m, &s);
+    float *out = randoms((size_t)rows * m, &s);
+    float *pw = ops_xmalloc_aligned(gemm_packed_floats(m, k) * sizeof *pw);
+    t[0] = t[1] = 1e9;
+    for (int r = 0; r < REPS; r++) {
+        const double t0 = now();
+        if (input_grad) {
+            gemm_pack_kn(pw, w, k, m, m);
+            gemm_packed_accumulate(out, x, pw, rows, k, m);
+        } else {
+            gemm_pack_weight(pw, w, m, k, k);
+            gemm_packed_forward(out, NULL, NULL, x, pw, b, rows, k, m, GEMM_ACT_NONE);
+        }
+        const double t1 = now();
+        if (input_grad)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, k, 1.0f, x, k, w, m, 1.0f, out, m);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, k, 1.0f, x, k, w, k, 1.0f, out, m);
+        const double t2 = now();
+        if (t1 - t0 < t[0]) t[0] = t1 - t0;
+        if (t2 - t1 < t[1]) t[1] = t2 - t1;
+    }
+    free(x), free(w), free(b), free(out), free(pw);
+}
+
+static void base(int rows) {
+    const int shapes[][2] = {{768, 768}, {768, 3072}, {3072, 768}};  // (C_in, OC) of the layer
+    for (int input_grad = 0; input_grad < 2; input_grad++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            const int ci = shapes[si][0], oc = shapes[si][1];
+            double t[2];
+            two_ways(rows, ci, oc, input_grad, t);
+            const double flop = 2.0 * rows * ci * oc;
+            printf("%s %d x %d -> %d: weight packed + packed kernel %.1f GFLOP/s, sgemm %.1f GFLOP/s\n",
+                   input_grad ? "input gradient" : "forward", rows, input_grad ? oc : ci, input_grad ? ci : oc,
+                   flop / t[0] / 1e9, flop / t[1] / 1e9);
+        }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_kernels attention|qkv|dinp|dw THREADS\n");
+        fprintf(stderr, "usage: bench_kernels attention|qkv|dinp|dw|base THREADS [ROWS]\n");
         return 2;
     }
     const int threads = argc > 2 ? atoi(argv[2]) : 1;
@@ -137,6 +186,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "qkv")) qkv();
     else if (!strcmp(argv[1], "dinp")) dinp();
     else if (!strcmp(argv[1], "dw")) dw();
+    else if (!strcmp(argv[1], "base")) base(argc > 3 && atoi(argv[3]) > 0 ? atoi(argv[3]) : 256);
     else {
         fprintf(stderr, "bench_kernels: unknown case '%s'\n", argv[1]);
         return 2;

@@ -154,6 +154,12 @@ static void test_dispatch_and_threads(void) {
     tu_fill_normal(&r, b, oc, 1.0f);
     CHECK(gemm_packed_use(n, c, oc) == gemm_packed_cpu());
     CHECK(!gemm_packed_use(GEMM_PACKED_MIN_ROWS - 1, c, oc));
+    // A weight larger than the batch both ways stays with OpenBLAS (BERT-Base at 2 x 128); as many rows as
+    // either side of it take the packed path.
+    CHECK(!gemm_packed_use(256, 768, 768));
+    CHECK(!gemm_packed_use(767, 768, 3072));
+    CHECK(gemm_packed_use(768, 768, 3072) == gemm_packed_cpu());
+    CHECK(gemm_packed_use(768, 3072, 768) == gemm_packed_cpu());
     float *out = tu_floats((size_t)n * oc), *ref = tu_floats((size_t)n * oc);
     linear_forward(out, a, w, b, n, c, oc);
     linear_forward_ref(ref, a, w, b, n, c, oc);

@@ -67,6 +67,7 @@ void linear_gelu_backward_cdf(float *dinp, float *dw, float *db, float *dpre, co
 // Equal to sgemm's results to float rounding (a different summation order); independent of the thread count.
 // linear_forward, linear_forward_n, linear_gelu_forward and linear_backward's gradients take this path by
 // themselves when gemm_packed_use(N, C, OC) says so: an AVX2+FMA CPU, at least GEMM_PACKED_MIN_ROWS rows, and
+// at least C or OC rows (a weight larger than the batch both ways stays with OpenBLAS), and
 // ONESTONE_PACKED_GEMM not set to 0 (set it to 0 to measure or compare against OpenBLAS alone).
 // linear_backward's weight gradient takes it from GEMM_PACKED_DW_MIN_ROWS rows.
 enum { GEMM_ACT_NONE = 0, GEMM_ACT_GELU = 1, GEMM_PACKED_MIN_ROWS = 256, GEMM_PACKED_DW_MIN_ROWS = 1024 };
