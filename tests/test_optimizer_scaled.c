@@ -2,7 +2,12 @@
 // form it replaces, os_params_scale_grad then os_optimizer_step: the parameters and moments must be bitwise the
 // same after several steps, for AdamW, Adam with L2 decay and SGD with Nesterov momentum, with frozen and
 // no-decay entries and entries large enough for the parallel loop; and the gradient must be left as it was.
+// Also the global gradient norm the clipping coefficient comes from (os_params_grad_norm): against a long-double
+// sum, frozen entries left out, and bitwise the same on 1, 2 and 3 threads.
+#include <math.h>
+
 #include "harness.h"
+#include "ops/ops.h"
 #include "optim/optimizer.h"
 
 // x[i] = scale * uniform(-0.5, 0.5), the same sequence for the same seed.
@@ -66,9 +71,42 @@ static void test_adamw(void) { check_kind(OS_OPT_ADAMW, "AdamW"); }
 static void test_adam(void) { check_kind(OS_OPT_ADAM, "Adam (L2)"); }
 static void test_sgd(void) { check_kind(OS_OPT_SGD, "SGD (Nesterov)"); }
 
+static void test_grad_norm(void) {
+    // Entries past one 65536-value chunk and with tails past the sum's 16 lanes; a frozen one, whose
+    // gradient must not count.
+    os_params p;
+    memset(&p, 0, sizeof p);
+    const int64_t big[1] = {3 * 65536 + 21}, odd[1] = {37}, frozen[1] = {1000};
+    os_params_add(&p, "big", 1, big, 0);
+    os_params_add(&p, "odd", 1, odd, 0);
+    os_params_add(&p, "f", 1, frozen, 0);
+    CHECK(os_params_alloc(&p) == OS_OK);
+    p.entries[2].frozen = 1;
+    fill(p.grad, p.total, 99, 2.0f);
+    long double want = 0;
+    for (int i = 0; i < 2; i++)
+        for (size_t j = 0; j < p.entries[i].numel; j++) {
+            const long double g = p.grad[p.entries[i].offset + j];
+            want += g * g;
+        }
+    const int before = ops_num_threads();
+    double got[3];
+    for (int th = 1; th <= 3; th++) {
+        ops_set_num_threads(th);
+        got[th - 1] = os_params_grad_norm(&p);
+    }
+    ops_set_num_threads(before);
+    const double rel = fabs(got[0] - (double)sqrtl(want)) / (double)sqrtl(want);
+    printf("  gradient norm: relative error %.2e\n", rel);
+    CHECK(rel < 1e-13);
+    CHECK(got[0] == got[1] && got[1] == got[2]);
+    os_params_free(&p);
+}
+
 int main(void) {
     RUN(test_adamw);
     RUN(test_adam);
     RUN(test_sgd);
+    RUN(test_grad_norm);
     return th_finish();
 }
