@@ -1,4 +1,5 @@
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,15 @@ int os_params_find(const os_params *p, const char *name) {
 #define OS_PARAM_CHUNK ((size_t)1 << 16)
 
 void os_params_zero_grad(os_params *p) {
+    // One contiguous range per thread, one memset each: glibc writes a range that large with non-temporal
+    // stores, where 256 KB pieces were written through the cache, each line read before being overwritten
+    // (the zeroing measured 1.8 % of a 1-thread BERT-Base step that way).
     const long chunks = (long)((p->total + OS_PARAM_CHUNK - 1) / OS_PARAM_CHUNK);
-#pragma omp parallel for schedule(static) if (chunks > 4)
-    for (long c = 0; c < chunks; c++) {
-        const size_t lo = (size_t)c * OS_PARAM_CHUNK, n = lo + OS_PARAM_CHUNK <= p->total ? OS_PARAM_CHUNK : p->total - lo;
-        memset(p->grad + lo, 0, n * sizeof(float));
+#pragma omp parallel if (chunks > 4)
+    {
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const size_t lo = p->total / (size_t)nt * (size_t)t, hi = t == nt - 1 ? p->total : lo + p->total / (size_t)nt;
+        memset(p->grad + lo, 0, (hi - lo) * sizeof(float));
     }
 }
 
