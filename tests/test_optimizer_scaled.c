@@ -3,7 +3,8 @@
 // same after several steps, for AdamW, Adam with L2 decay and SGD with Nesterov momentum, with frozen and
 // no-decay entries and entries large enough for the parallel loop; and the gradient must be left as it was.
 // Also the global gradient norm the clipping coefficient comes from (os_params_grad_norm): against a long-double
-// sum, frozen entries left out, and bitwise the same on 1, 2 and 3 threads.
+// sum, frozen entries left out, and bitwise the same on 1, 2 and 3 threads; and the gradient zeroing, over a
+// store that the threads do not divide evenly.
 #include <math.h>
 
 #include "harness.h"
@@ -72,7 +73,7 @@ static void test_adam(void) { check_kind(OS_OPT_ADAM, "Adam (L2)"); }
 static void test_sgd(void) { check_kind(OS_OPT_SGD, "SGD (Nesterov)"); }
 
 static void test_grad_norm(void) {
-    // Entries past one 65536-value chunk and with tails past the sum's 16 lanes; a frozen one, whose
+    // Entries past one 65536-value chunk and with tails past the sum's 4 lanes; a frozen one, whose
     // gradient must not count.
     os_params p;
     memset(&p, 0, sizeof p);
@@ -103,10 +104,31 @@ static void test_grad_norm(void) {
     os_params_free(&p);
 }
 
+static void test_zero_grad(void) {
+    os_params p;
+    memset(&p, 0, sizeof p);
+    const int64_t big[1] = {5 * 65536 + 7}, odd[1] = {13};
+    os_params_add(&p, "big", 1, big, 0);
+    os_params_add(&p, "odd", 1, odd, 0);
+    CHECK(os_params_alloc(&p) == OS_OK);
+    const int before = ops_num_threads();
+    for (int th = 1; th <= 3; th++) {
+        ops_set_num_threads(th);
+        for (size_t i = 0; i < p.total; i++) p.grad[i] = 1.0f;
+        os_params_zero_grad(&p);
+        size_t nonzero = 0;
+        for (size_t i = 0; i < p.total; i++) nonzero += p.grad[i] != 0.0f;
+        CHECK_MSG(nonzero == 0, "%d threads: %zu gradients left", th, nonzero);
+    }
+    ops_set_num_threads(before);
+    os_params_free(&p);
+}
+
 int main(void) {
     RUN(test_adamw);
     RUN(test_adam);
     RUN(test_sgd);
     RUN(test_grad_norm);
+    RUN(test_zero_grad);
     return th_finish();
 }

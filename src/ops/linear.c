@@ -30,11 +30,10 @@ int gemm_packed_cpu(void) {
 int gemm_packed_use(int N, int C, int OC) {
     // Small products (a few sentences at serving time, the heads' narrow outputs) stay with OpenBLAS: there
     // the weight packing is not paid back. So do products whose weight is larger than the batch both ways
-    // (fewer rows than the weight has inputs and outputs: BERT-Base at 2 x 128). There the packing pass over a
-    // weight fetched from memory, and each row chunk's second read of it, cost more than OpenBLAS's packing
-    // of the batch: with them on OpenBLAS, a 2-thread BERT-Base training step spent 8 % less time in packing
-    // and 6 % less waiting at the end of parallel regions, and ran 15-25 % faster (docs/performance.md,
-    // session 7).
+    // (fewer rows than the weight has inputs and outputs: BERT-Base at 2 x 128). There each call packs a
+    // weight fetched from memory and each row chunk reads all of it again: in a 2-thread BERT-Base training
+    // step, 8 % packing and 7 % waiting at the end of parallel regions, against 5 % and 0.5 % with OpenBLAS,
+    // whose step ran 10-22 % faster in 3 of 4 alternating rounds (docs/performance.md, session 7).
     return gemm_packed_cpu() && N >= GEMM_PACKED_MIN_ROWS && C >= 32 && OC >= 32 && (N >= C || N >= OC);
 }
 
