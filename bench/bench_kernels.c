@@ -30,12 +30,17 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static float *randoms(size_t n, unsigned *seed) {
-    float *x = ops_xmalloc_aligned(n * sizeof *x);
+// x[i] uniform in [-0.5, 0.5), the same sequence for the same seed.
+static void fill_randoms(float *x, size_t n, unsigned *seed) {
     for (size_t i = 0; i < n; i++) {
         *seed = *seed * 1664525u + 1013904223u;
         x[i] = (float)(*seed >> 8) / 16777216.0f - 0.5f;
     }
+}
+
+static float *randoms(size_t n, unsigned *seed) {
+    float *x = ops_xmalloc_aligned(n * sizeof *x);
+    fill_randoms(x, n, seed);
     return x;
 }
 
@@ -134,7 +139,6 @@ static void dw(void) {
     }
 }
 
-
 // One product of a BERT-Base linear both ways: the weight packed (gemm_pack_weight / gemm_pack_kn, then the
 // packed kernel, as linear.c does for a large batch) and OpenBLAS's sgemm. Best times in t[0], t[1].
 static void two_ways(int rows, int ci, int oc, int input_grad, double t[2]) {
@@ -191,10 +195,7 @@ static void passes(void) {
         exit(1);
     }
     unsigned s = 6;
-    for (size_t i = 0; i < p.total; i++) {
-        s = s * 1664525u + 1013904223u;
-        p.data[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-    }
+    fill_randoms(p.data, p.total, &s);
     double zero = 1e9, norm = 1e9, adam = 1e9;
     for (int r = 0; r < REPS; r++) {
         for (size_t i = 0; i < p.total; i += 16) p.grad[i] = 1e-3f;  // every cache line touched, as a backward does

@@ -117,8 +117,9 @@ static void pack_panel_kn(float *dst, const float *b, int p, int K, int OC, int 
 void gemm_pack_kn(float *packed, const float *b, int K, int OC, int ldb) {
     const int np = (OC + GP_NR - 1) / GP_NR;
     // Split over the threads when called outside a parallel region with a weight-sized operand
-    // (linear_backward's input gradient: on BERT-Base at 2 x 128 this pack was 2.8 % of a 2-thread step, on
-    // one thread while the other waited); the attention calls it per (batch, head), already in parallel.
+    // (linear_backward's input gradient of a weight over 1 M floats, BERT-Base's from 768 rows: packed on one
+    // thread while the other waited, it was 2.8 % of a 2-thread BERT-Base step at 2 x 128, before those
+    // products went to OpenBLAS); the attention calls it per (batch, head), already in parallel.
 #pragma omp parallel for schedule(static) if ((size_t)K * OC > 64 * OPS_PAR_MIN && !omp_in_parallel())
     for (int p = 0; p < np; p++) pack_panel_kn(packed + (size_t)p * GP_NR * K, b, p, K, OC, ldb);
 }
